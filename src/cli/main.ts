@@ -1,0 +1,27 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { createRequire } from 'node:module';
+import { ConfigError } from '../config/config-error.ts';
+import { registerServe } from './serve.ts';
+import { UsageError } from './usage-error.ts';
+
+const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
+
+const program = new Command('branch-proxy')
+  .description('Routes <deployment>[-<service>].<domain> to live devtest deployments registered in etcd.')
+  .version(version)
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+registerServe(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) process.exit(err.exitCode);
+  if (err instanceof ConfigError || err instanceof UsageError) {
+    process.stderr.write(`branch-proxy: ${err.message}\n`);
+    process.exit(2);
+  }
+  throw err;
+}

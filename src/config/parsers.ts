@@ -1,0 +1,83 @@
+import { isIP } from 'node:net';
+import { ConfigError } from './config-error.ts';
+
+/** One DNS label: what a deployment, service or domain part may be called. */
+export const DNS_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+export function parsePort(variable: string, raw: string, { allowZero = false } = {}): number {
+  const port = /^\d{1,5}$/.test(raw) ? Number(raw) : NaN;
+  if (!(port <= 65535 && (port >= 1 || (allowZero && port === 0)))) {
+    throw new ConfigError(variable, raw, allowZero ? 'a port number 0..65535 (0 picks a free port)' : 'a port number 1..65535');
+  }
+  return port;
+}
+
+export function parsePositiveInt(variable: string, raw: string, unit: string): number {
+  const n = /^\d+$/.test(raw) ? Number(raw) : NaN;
+  if (!(n >= 1 && Number.isSafeInteger(n))) throw new ConfigError(variable, raw, `a whole number of ${unit}, at least 1`);
+  return n;
+}
+
+export function isHostname(name: string): boolean {
+  return name.length <= 253 && name.split('.').every((label) => DNS_LABEL.test(label));
+}
+
+/** `dev.example.com,dev.localhost` -> lowercase domains, in the order given (the first is the primary one). */
+export function parseDomains(variable: string, raw: string): string[] {
+  const domains = raw
+    .split(',')
+    .map((d) => d.trim().toLowerCase().replace(/\.$/, ''))
+    .filter((d) => d !== '');
+  if (domains.length === 0 || !domains.every(isHostname)) {
+    throw new ConfigError(variable, raw, 'a comma-separated list of DNS names such as dev.example.com');
+  }
+  return [...new Set(domains)];
+}
+
+/** etcd endpoints as the etcd3 client wants them: `http(s)://host:port`. A bare `host:port` means http. */
+export function parseEndpoints(variable: string, raw: string): string[] {
+  const endpoints = raw
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '')
+    .map((e) => (/^[a-z]+:\/\//i.test(e) ? e : `http://${e}`));
+  const valid = endpoints.every((e) => {
+    try {
+      const url = new URL(e);
+      return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '' && url.pathname === '/';
+    } catch {
+      return false;
+    }
+  });
+  if (endpoints.length === 0 || !valid) {
+    throw new ConfigError(variable, raw, 'a comma-separated list of etcd URLs such as http://127.0.0.1:2379');
+  }
+  return endpoints.map((e) => e.replace(/\/$/, ''));
+}
+
+/** The registry prefix always ends with `/` so `/deployment` and `/deployment/` mean the same. */
+export function parsePrefix(variable: string, raw: string): string {
+  if (!raw.startsWith('/') || /\s/.test(raw)) throw new ConfigError(variable, raw, 'an etcd key prefix starting with /, such as /deployment/');
+  return raw.endsWith('/') ? raw : `${raw}/`;
+}
+
+export function parseServiceName(variable: string, raw: string): string {
+  if (!DNS_LABEL.test(raw)) throw new ConfigError(variable, raw, 'a service name of lowercase letters, digits and dashes');
+  return raw;
+}
+
+/** A listen address: an IP literal, `localhost`, or empty for every IPv6 and IPv4 address. */
+export function parseListenHost(variable: string, raw: string): string | undefined {
+  if (raw === '') return undefined;
+  if (isIP(raw) !== 0 || isHostname(raw.toLowerCase())) return raw;
+  throw new ConfigError(variable, raw, 'an IP address to listen on (empty listens on all IPv6 and IPv4 addresses)');
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export function parseLogLevel(variable: string, raw: string): LogLevel {
+  const level = LOG_LEVELS.find((l) => l === raw.toLowerCase());
+  if (!level) throw new ConfigError(variable, raw, `one of ${LOG_LEVELS.join(', ')}`);
+  return level;
+}

@@ -1,0 +1,55 @@
+import type { LogLevel } from './parsers.ts';
+import {
+  parseDomains,
+  parseEndpoints,
+  parseListenHost,
+  parseLogLevel,
+  parsePort,
+  parsePositiveInt,
+  parsePrefix,
+  parseServiceName,
+} from './parsers.ts';
+import type { ETCD_SETTINGS, SERVE_SETTINGS, SettingValues } from './settings.ts';
+
+export interface EtcdConfig {
+  readonly endpoints: readonly string[];
+  readonly prefix: string;
+}
+
+export interface ServeConfig {
+  readonly etcd: EtcdConfig;
+  /** In the order given; the first is used for links where no request says which. */
+  readonly domains: readonly string[];
+  readonly port: number;
+  readonly host: string | undefined;
+  readonly adminPort: number;
+  readonly adminHost: string | undefined;
+  readonly defaultService: string;
+  readonly upstreamTimeoutMs: number;
+  readonly shutdownGraceMs: number;
+  readonly logLevel: LogLevel;
+}
+
+export function loadEtcdConfig(v: SettingValues<typeof ETCD_SETTINGS>): EtcdConfig {
+  return Object.freeze({
+    endpoints: Object.freeze(parseEndpoints('ETCD_ENDPOINTS', v.ETCD_ENDPOINTS)),
+    prefix: parsePrefix('REGISTRY_PREFIX', v.REGISTRY_PREFIX),
+  });
+}
+
+/** Validates every setting once, at start-up; throws ConfigError naming the first bad one. */
+export function loadServeConfig(v: SettingValues<typeof SERVE_SETTINGS>): ServeConfig {
+  const host = parseListenHost('HOST', v.HOST);
+  return Object.freeze({
+    etcd: loadEtcdConfig(v),
+    domains: Object.freeze(parseDomains('BASE_DOMAIN', v.BASE_DOMAIN)),
+    port: parsePort('PORT', v.PORT, { allowZero: true }),
+    host,
+    adminPort: parsePort('ADMIN_PORT', v.ADMIN_PORT, { allowZero: true }),
+    adminHost: v.ADMIN_HOST === '' ? host : parseListenHost('ADMIN_HOST', v.ADMIN_HOST),
+    defaultService: parseServiceName('DEFAULT_SERVICE', v.DEFAULT_SERVICE),
+    upstreamTimeoutMs: parsePositiveInt('UPSTREAM_TIMEOUT_MS', v.UPSTREAM_TIMEOUT_MS, 'milliseconds'),
+    shutdownGraceMs: parsePositiveInt('SHUTDOWN_GRACE_MS', v.SHUTDOWN_GRACE_MS, 'milliseconds'),
+    logLevel: parseLogLevel('LOG_LEVEL', v.LOG_LEVEL),
+  });
+}

@@ -1,0 +1,99 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import type { Registry } from '../registry/registry.ts';
+import type { HostMatch } from '../routing/host.ts';
+import { rawErrorResponse, sendError } from '../web/error-page.ts';
+import { linkBase } from '../web/links.ts';
+import { foreignHostInfo, notRoutedInfo, upstreamFailureInfo } from './error-info.ts';
+import type { Forwarder } from './forwarder.ts';
+import { classifyUpstreamError } from './upstream-error.ts';
+
+export interface ProxyHandlerOptions {
+  readonly matchHost: (host: string | undefined) => HostMatch;
+  readonly domains: readonly string[];
+  readonly registry: Registry;
+  readonly forwarder: Forwarder;
+  readonly defaultService: string;
+  readonly log: Logger;
+  /** Serves the bare base domain (dashboard, API). */
+  readonly dashboard: (req: IncomingMessage, res: ServerResponse) => void;
+}
+
+/**
+ * The request path: Host -> route -> forwarder, or a helpful error page.
+ * Everything that can be prepared is prepared here, once.
+ */
+export function createProxyHandler(o: ProxyHandlerOptions) {
+  const accessLogOn = o.log.isLevelEnabled('info');
+
+  function onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const match = o.matchHost(req.headers.host);
+    if (match.kind === 'dashboard') return o.dashboard(req, res);
+    const start = performance.now();
+    if (match.kind === 'foreign') {
+      o.log.warn({ host: match.host, url: req.url }, 'request for a host outside the base domains');
+      return sendError(req, res, foreignHostInfo(match.host, o.domains));
+    }
+    const resolution = o.registry.resolve(match.label, o.defaultService);
+    if (resolution.kind !== 'route') {
+      sendError(req, res, notRoutedInfo(resolution, hostOf(match), match.domain, o.registry.table, linkBase(req)));
+      if (accessLogOn) accessLog(req, res, start, resolution.kind === 'unknown-service' ? resolution.deployment.name : undefined, resolution.kind === 'unknown-service' ? resolution.service : undefined);
+      return;
+    }
+    const { deployment, service, target } = resolution;
+    if (accessLogOn) res.once('close', () => accessLog(req, res, start, deployment.name, service, target.address));
+    o.forwarder.web(req, res, target, (err, responded) => {
+      const failure = classifyUpstreamError(err);
+      o.log.warn({ deployment: deployment.name, service, target: target.address, kind: failure.kind, err: err.message }, 'upstream error');
+      if (responded) res.destroy();
+      else sendError(req, res, upstreamFailureInfo(failure, hostOf(match), deployment, service, target));
+    });
+  }
+
+  function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    const match = o.matchHost(req.headers.host);
+    const resolution = match.kind === 'label' ? o.registry.resolve(match.label, o.defaultService) : undefined;
+    if (match.kind !== 'label' || resolution?.kind !== 'route') {
+      const info =
+        match.kind === 'foreign'
+          ? foreignHostInfo(match.host, o.domains)
+          : { status: 404, error: 'not-found', title: 'Not Found', message: 'No WebSocket endpoint is registered for this host.' };
+      socket.end(rawErrorResponse(info));
+      return;
+    }
+    const { deployment, service, target } = resolution;
+    o.log.info({ deployment: deployment.name, service, target: target.address, url: req.url }, 'websocket opened');
+    o.forwarder.upgrade(req, socket, head, target, (err, upgraded) => {
+      const failure = classifyUpstreamError(err);
+      o.log.warn({ deployment: deployment.name, service, target: target.address, kind: failure.kind, err: err.message }, 'websocket upstream error');
+      if (!upgraded && socket.writable) {
+        socket.end(rawErrorResponse(upstreamFailureInfo(failure, hostOf(match), deployment, service, target)));
+      }
+    });
+  }
+
+  function accessLog(req: IncomingMessage, res: ServerResponse, start: number, deployment?: string, service?: string, target?: string): void {
+    o.log.info(
+      {
+        deployment,
+        service,
+        target,
+        method: req.method,
+        path: req.url,
+        status: res.statusCode,
+        ...(res.writableFinished ? {} : { aborted: true }),
+        ms: Math.round((performance.now() - start) * 10) / 10,
+      },
+      'request',
+    );
+  }
+
+  return { onRequest, onUpgrade };
+}
+
+function hostOf(match: Extract<HostMatch, { kind: 'label' }>): string {
+  return `${match.label}.${match.domain}`;
+}

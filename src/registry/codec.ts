@@ -1,0 +1,68 @@
+import { isIP } from 'node:net';
+import { DNS_LABEL, isHostname } from '../config/parsers.ts';
+import type { KeyRef } from './keys.ts';
+import { parseKey } from './keys.ts';
+
+/** What a registry key/value pair means for the route table, or why it is ignored. */
+export type Decoded =
+  | { readonly ok: true; readonly ref: KeyRef; readonly value: string | number }
+  | { readonly ok: false; readonly ref: KeyRef | undefined; readonly reason: string };
+
+/** Longer values are not anything the registry writes; refuse them before decoding. */
+export const MAX_VALUE_BYTES = 1024;
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Decodes one key for a delete: the reference it removes, or why the key is not
+ * one of ours. Names must be DNS labels, since they become parts of host names.
+ */
+export function decodeKey(prefix: string, key: string): { ok: true; ref: KeyRef } | { ok: false; reason: string } {
+  const ref = parseKey(prefix, key);
+  if (!ref) return { ok: false, reason: 'not a registry key (see the key layout in the README)' };
+  if (!DNS_LABEL.test(ref.deployment)) return { ok: false, reason: `deployment name "${ref.deployment}" is not a lowercase DNS label` };
+  if (ref.service !== undefined && !DNS_LABEL.test(ref.service)) {
+    return { ok: false, reason: `service name "${ref.service}" is not a lowercase DNS label` };
+  }
+  return { ok: true, ref };
+}
+
+/** Decodes a put. An invalid value still names its ref, so the table can drop the field's old value. */
+export function decodeEntry(prefix: string, key: string, value: Uint8Array): Decoded {
+  const k = decodeKey(prefix, key);
+  if (!k.ok) return { ok: false, ref: undefined, reason: k.reason };
+  const { ref } = k;
+  if (value.byteLength > MAX_VALUE_BYTES) return { ok: false, ref, reason: `value is ${value.byteLength} bytes, more than ${MAX_VALUE_BYTES}` };
+  let text: string;
+  try {
+    text = utf8.decode(value);
+  } catch {
+    return { ok: false, ref, reason: 'value is not UTF-8 text' };
+  }
+  const reason = validate(ref, text);
+  if (reason) return { ok: false, ref, reason };
+  return { ok: true, ref, value: ref.field === 'port' ? Number(text) : unbracket(text) };
+}
+
+function validate(ref: KeyRef, text: string): string | undefined {
+  switch (ref.field) {
+    case 'ip':
+      return isIP(unbracket(text)) !== 0 || isHostname(text.toLowerCase()) ? undefined : 'ip is not an IPv4/IPv6 address or host name';
+    case 'port': {
+      const port = /^\d{1,5}$/.test(text) ? Number(text) : 0;
+      return port >= 1 && port <= 65535 ? undefined : 'port is not a decimal number 1..65535';
+    }
+    case 'created':
+      return Number.isNaN(Date.parse(text)) ? 'created is not an ISO-8601 time' : undefined;
+    case 'branch':
+      // eslint-disable-next-line no-control-regex
+      return text === '' || /[\u0000-\u001f\u007f]/.test(text) ? 'branch is empty or has control characters' : undefined;
+    case 'default':
+      return DNS_LABEL.test(text) ? undefined : 'default is not a service name (lowercase DNS label)';
+  }
+}
+
+/** `[::1]` and `::1` are the same backend; the table keeps the bare form. */
+function unbracket(text: string): string {
+  return text.startsWith('[') && text.endsWith(']') ? text.slice(1, -1) : text;
+}

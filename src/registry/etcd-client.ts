@@ -1,0 +1,31 @@
+import { Etcd3 } from 'etcd3';
+import type { EtcdConfig } from '../config/serve-config.ts';
+
+export interface EtcdClientOptions {
+  /** Deadline of each unary call; streams (watches, lease keep-alives) have none. */
+  readonly callTimeoutMs?: number;
+}
+
+/**
+ * The one way this project talks to etcd, shared by `serve` and the CLI.
+ * - gRPC keepalive pings notice a half-open TCP connection (a peer that vanished
+ *   or was paused) within ~15 s, instead of never.
+ * - Every unary call has a deadline, so nothing waits forever on a dead member
+ *   and the pool moves on to another endpoint.
+ */
+export function createEtcdClient(config: EtcdConfig, options: EtcdClientOptions = {}): Etcd3 {
+  const callTimeoutMs = options.callTimeoutMs ?? 5000;
+  return new Etcd3({
+    hosts: [...config.endpoints],
+    dialTimeout: callTimeoutMs,
+    grpcOptions: {
+      'grpc.keepalive_time_ms': 10_000,
+      'grpc.keepalive_timeout_ms': 5_000,
+      'grpc.keepalive_permit_without_calls': 1,
+      // A 100,000-service snapshot is ~19 MB; pages stay well below this, but a
+      // single large page must not fail on gRPC's 4 MB default.
+      'grpc.max_receive_message_length': 64 * 1024 * 1024,
+    },
+    defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + callTimeoutMs }),
+  });
+}

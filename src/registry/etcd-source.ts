@@ -1,0 +1,126 @@
+import type { Etcd3, IKeyValue, IWatchResponse, Watcher } from 'etcd3';
+import { ExponentialBackoff } from 'cockatiel';
+import type { IBackoff } from 'cockatiel';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from 'pino';
+import { RouteTable } from '../routing/route-table.ts';
+import type { Registry, RegistryEvent } from './registry.ts';
+
+export interface EtcdSourceOptions {
+  /** Keys per range page: bounds each gRPC message and the memory of a snapshot load. */
+  readonly pageSize?: number;
+  readonly initialDelayMs?: number;
+  readonly maxDelayMs?: number;
+}
+
+/**
+ * Feeds the registry from etcd: a paged range read at one revision R, then a
+ * watch from R + 1. Any watch failure (disconnect, compaction, expired auth) ends
+ * that watch and starts over with a fresh snapshot, so no event is ever skipped;
+ * etcd3's own watch resumption can skip events in flight, so it is not relied on.
+ * The last table keeps serving while etcd is away.
+ */
+export class EtcdSource {
+  readonly #pageSize: number;
+  readonly #backoffOptions: { initialDelay: number; maxDelay: number };
+
+  constructor(
+    private readonly client: Etcd3,
+    private readonly registry: Registry,
+    private readonly log: Logger,
+    options: EtcdSourceOptions = {},
+  ) {
+    this.#pageSize = options.pageSize ?? 5000;
+    this.#backoffOptions = { initialDelay: options.initialDelayMs ?? 100, maxDelay: options.maxDelayMs ?? 5000 };
+  }
+
+  /** Runs until the signal aborts. Never throws: etcd being away is a state, not an error. */
+  async run(signal: AbortSignal): Promise<void> {
+    let backoff: IBackoff<unknown> = new ExponentialBackoff(this.#backoffOptions).next();
+    let outageLogged = false;
+    while (!signal.aborted) {
+      try {
+        const revision = await this.#loadSnapshot();
+        this.registry.setConnected(true);
+        if (outageLogged) this.log.info({ revision }, 'etcd reachable again; registry resynchronised');
+        outageLogged = false;
+        backoff = new ExponentialBackoff(this.#backoffOptions).next();
+        const reason = await this.#watch(revision + 1, signal);
+        if (signal.aborted) break;
+        this.log.warn({ err: reason, revision: this.registry.revision }, 'registry watch ended; reloading snapshot');
+      } catch (err) {
+        if (signal.aborted) break;
+        this.registry.setConnected(false);
+        if (!outageLogged) {
+          this.log.error({ err, endpoints: this.registry.ready ? undefined : 'see ETCD_ENDPOINTS' }, 'etcd unreachable; serving the last table and retrying');
+          outageLogged = true;
+        } else {
+          this.log.debug({ err, delayMs: backoff.duration }, 'etcd still unreachable');
+        }
+      }
+      await sleep(backoff.duration, undefined, { signal }).catch(() => undefined);
+      backoff = backoff.next(undefined);
+    }
+  }
+
+  async #loadSnapshot(): Promise<number> {
+    const prefix = Buffer.from(this.registry.prefix);
+    const rangeEnd = prefixEnd(prefix);
+    const next = new RouteTable();
+    let key = prefix;
+    let revision = 0;
+    for (;;) {
+      const page = await this.client.kv.range({ key, range_end: rangeEnd, limit: this.#pageSize, revision });
+      if (revision === 0) revision = Number(page.header.revision);
+      this.registry.load(next, page.kvs);
+      const last = page.kvs.at(-1);
+      if (!page.more || !last) break;
+      key = Buffer.concat([last.key, Buffer.from([0])]);
+    }
+    this.registry.replace(next, revision);
+    return revision;
+  }
+
+  /** Resolves with the reason the watch ended (or undefined when aborted). */
+  #watch(fromRevision: number, signal: AbortSignal): Promise<unknown> {
+    const watcher: Watcher = this.client.watch().prefix(this.registry.prefix).startRevision(String(fromRevision)).watcher();
+    return new Promise((resolve) => {
+      const stop = (reason: unknown): void => {
+        signal.removeEventListener('abort', onAbort);
+        watcher.removeAllListeners();
+        this.registry.setConnected(false);
+        // Never await cancel(): after a compaction error it can wait forever.
+        watcher.on('error', () => undefined);
+        watcher.cancel().catch(() => undefined);
+        resolve(reason);
+      };
+      const onAbort = (): void => stop(undefined);
+      signal.addEventListener('abort', onAbort, { once: true });
+      watcher.on('connected', () => this.registry.setConnected(true));
+      watcher.on('data', (res: IWatchResponse) => this.registry.apply(res.events.map(toRegistryEvent)));
+      watcher.on('disconnected', (err: Error) => stop(err));
+      watcher.on('error', (err: Error) => stop(err));
+    });
+  }
+}
+
+function toRegistryEvent(event: { type: string; kv: IKeyValue }): RegistryEvent {
+  return {
+    type: event.type === 'Delete' ? 'delete' : 'put',
+    key: event.kv.key,
+    value: event.kv.value,
+    revision: Number(event.kv.mod_revision),
+  };
+}
+
+/** The smallest key greater than every key that starts with `prefix`. */
+function prefixEnd(prefix: Buffer): Buffer {
+  const end = Buffer.from(prefix);
+  for (let i = end.length - 1; i >= 0; i--) {
+    if (end[i]! < 0xff) {
+      end[i]!++;
+      return end.subarray(0, i + 1);
+    }
+  }
+  return Buffer.from([0]);
+}

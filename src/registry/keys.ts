@@ -1,0 +1,44 @@
+/**
+ * The registry's key layout, below a prefix such as `/deployment/`:
+ *   <deployment>/service/<service>/ip     backend address
+ *   <deployment>/service/<service>/port   backend port
+ *   <deployment>/created                  ISO-8601 time (informational)
+ *   <deployment>/branch                   raw git branch name (informational)
+ *   <deployment>/default                  service that <deployment>.<domain> opens
+ * Both the proxy (reading) and the CLI (writing) use these helpers.
+ */
+export type ServiceField = 'ip' | 'port';
+export type DeploymentField = 'created' | 'branch' | 'default';
+
+export type KeyRef =
+  | { readonly deployment: string; readonly service: string; readonly field: ServiceField }
+  | { readonly deployment: string; readonly service?: undefined; readonly field: DeploymentField };
+
+const DEPLOYMENT_FIELDS: ReadonlySet<string> = new Set<DeploymentField>(['created', 'branch', 'default']);
+
+/** Splits a key into its parts, or undefined when it is not one of the registry's keys. */
+export function parseKey(prefix: string, key: string): KeyRef | undefined {
+  if (!key.startsWith(prefix)) return undefined;
+  const parts = key.slice(prefix.length).split('/');
+  const [deployment, second, service, field] = parts;
+  if (deployment === undefined || deployment === '') return undefined;
+  if (parts.length === 2 && second !== undefined && DEPLOYMENT_FIELDS.has(second)) {
+    return { deployment, field: second as DeploymentField };
+  }
+  if (parts.length === 4 && second === 'service' && service && (field === 'ip' || field === 'port')) {
+    return { deployment, service, field };
+  }
+  return undefined;
+}
+
+export function deploymentPrefix(prefix: string, deployment: string): string {
+  return `${prefix}${deployment}/`;
+}
+
+export function serviceKey(prefix: string, deployment: string, service: string, field: ServiceField): string {
+  return `${prefix}${deployment}/service/${service}/${field}`;
+}
+
+export function deploymentKey(prefix: string, deployment: string, field: DeploymentField): string {
+  return `${prefix}${deployment}/${field}`;
+}

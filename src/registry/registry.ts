@@ -1,0 +1,128 @@
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import type { Resolution, RouteChange } from '../routing/route-table.ts';
+import { RouteTable, diffRoutes } from '../routing/route-table.ts';
+import { decodeEntry, decodeKey } from './codec.ts';
+
+/** One key/value as etcd hands it over, in a snapshot or a watch event. */
+export interface RegistryKv {
+  readonly key: Buffer;
+  readonly value: Buffer;
+}
+
+export interface RegistryEvent extends RegistryKv {
+  readonly type: 'put' | 'delete';
+  readonly revision: number;
+}
+
+export interface RegistryEvents {
+  /** A route appeared, disappeared or moved. */
+  route: [RouteChange];
+  /** Anything about this deployment changed (routes or metadata): re-read it. */
+  deployment: [name: string];
+  /** The whole table was replaced from a snapshot. */
+  resync: [];
+  /** etcd became reachable or unreachable. */
+  connection: [connected: boolean];
+}
+
+/**
+ * Applies registry changes to the route table and tells listeners about them.
+ * The table is swapped in one step on a snapshot, so a request never sees a
+ * half-loaded registry.
+ */
+export class Registry extends EventEmitter<RegistryEvents> {
+  #table = new RouteTable();
+  #revision = 0;
+  #ready = false;
+  #connected = false;
+
+  constructor(
+    readonly prefix: string,
+    private readonly log: Logger,
+  ) {
+    super();
+  }
+
+  get table(): RouteTable {
+    return this.#table;
+  }
+  /** The etcd revision the table reflects. */
+  get revision(): number {
+    return this.#revision;
+  }
+  /** True once the first snapshot has loaded; stays true while etcd is away. */
+  get ready(): boolean {
+    return this.#ready;
+  }
+  get connected(): boolean {
+    return this.#connected;
+  }
+
+  resolve(label: string, fallbackService: string): Resolution {
+    return this.#table.resolve(label, fallbackService);
+  }
+
+  setConnected(connected: boolean): void {
+    if (connected === this.#connected) return;
+    this.#connected = connected;
+    this.emit('connection', connected);
+  }
+
+  /** Decodes snapshot pages into a table that is not live yet. */
+  load(into: RouteTable, kvs: readonly RegistryKv[]): void {
+    for (const kv of kvs) this.#put(into, kv.key, kv.value);
+  }
+
+  /** Makes a fully loaded snapshot at `revision` the live table. */
+  replace(next: RouteTable, revision: number): void {
+    const changes = diffRoutes(this.#table, next);
+    const touched = new Set([...this.#table.deployments.keys(), ...next.deployments.keys()]);
+    this.#table = next;
+    this.#revision = revision;
+    this.#ready = true;
+    this.log.info({ revision, routes: next.routeCount, deployments: next.deployments.size, changed: changes.length }, 'registry snapshot loaded');
+    for (const change of changes) this.#announce(change);
+    this.emit('resync');
+    for (const name of touched) this.emit('deployment', name);
+  }
+
+  /** Applies watch events in order, skipping any the table already reflects. */
+  apply(events: readonly RegistryEvent[]): void {
+    for (const event of events) {
+      if (event.revision <= this.#revision) continue;
+      this.#revision = event.revision;
+      const key = event.key.toString('utf8');
+      let deployment: string | undefined;
+      let change: RouteChange | undefined;
+      if (event.type === 'put') {
+        ({ deployment, change } = this.#put(this.#table, event.key, event.value, key));
+      } else {
+        const decoded = decodeKey(this.prefix, key);
+        if (decoded.ok) {
+          deployment = decoded.ref.deployment;
+          change = this.#table.unset(decoded.ref);
+        }
+      }
+      if (change) this.#announce(change);
+      if (deployment !== undefined) this.emit('deployment', deployment);
+    }
+  }
+
+  #put(table: RouteTable, rawKey: Buffer, value: Buffer, key = rawKey.toString('utf8')): { deployment?: string; change?: RouteChange } {
+    const decoded = decodeEntry(this.prefix, key, value);
+    if (decoded.ok) return { deployment: decoded.ref.deployment, change: table.set(decoded.ref, decoded.value) };
+    this.log.warn({ key, reason: decoded.reason }, 'ignored registry entry');
+    // An invalid value replaces a valid one in etcd, so the old value must go too.
+    if (!decoded.ref) return {};
+    return { deployment: decoded.ref.deployment, change: table.unset(decoded.ref) };
+  }
+
+  #announce(change: RouteChange): void {
+    this.log.info(
+      { deployment: change.deployment, service: change.service, target: change.target?.address, previous: change.previous?.address },
+      `route ${change.type}`,
+    );
+    this.emit('route', change);
+  }
+}

@@ -1,0 +1,102 @@
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { ServeConfig } from './config/serve-config.ts';
+import { createHttpProxyForwarder } from './proxy/http-proxy-forwarder.ts';
+import { createProxyHandler } from './proxy/proxy-handler.ts';
+import { createEtcdClient } from './registry/etcd-client.ts';
+import { EtcdSource } from './registry/etcd-source.ts';
+import { Registry } from './registry/registry.ts';
+import { createHostMatcher } from './routing/host.ts';
+import { createAdminApp } from './web/admin-app.ts';
+import { createPublicApp } from './web/public-app.ts';
+
+export interface RunningServer {
+  readonly registry: Registry;
+  readonly port: number;
+  readonly adminPort: number;
+  /** Stops accepting, lets in-flight requests finish within the grace period, then closes everything. */
+  close(): Promise<void>;
+}
+
+/** Wires etcd -> registry -> route table -> proxy, and starts both listeners. */
+export async function startServer(config: ServeConfig, log: Logger): Promise<RunningServer> {
+  const etcd = createEtcdClient(config.etcd);
+  const registry = new Registry(config.etcd.prefix, log);
+  const source = new EtcdSource(etcd, registry, log);
+  const stopSource = new AbortController();
+  const sourceDone = source.run(stopSource.signal);
+
+  const forwarder = createHttpProxyForwarder({ upstreamTimeoutMs: config.upstreamTimeoutMs });
+  let server: Server | undefined;
+  const publicApp = createPublicApp({
+    registry,
+    defaultService: config.defaultService,
+    log,
+    serverFactory: (dashboard) => {
+      const handler = createProxyHandler({
+        matchHost: createHostMatcher(config.domains),
+        domains: config.domains,
+        registry,
+        forwarder,
+        defaultService: config.defaultService,
+        log,
+        dashboard,
+      });
+      server = createServer(handler.onRequest);
+      server.on('upgrade', handler.onUpgrade);
+      // fastify does not apply its timeouts to a server from serverFactory.
+      server.keepAliveTimeout = 65_000;
+      server.headersTimeout = 30_000;
+      server.requestTimeout = 0;
+      return server;
+    },
+  });
+  await publicApp.ready();
+  const publicServer = server!;
+  await listen(publicServer, config.port, config.host);
+
+  const publicPort = (publicServer.address() as AddressInfo).port;
+  const adminApp = createAdminApp({
+    registry,
+    defaultService: config.defaultService,
+    primaryDomain: config.domains[0]!,
+    publicLinks: { scheme: 'http', port: publicPort === 80 ? '' : `:${publicPort}` },
+    log,
+  });
+  await adminApp.listen({ port: config.adminPort, host: config.adminHost ?? '::' });
+  const adminPort = (adminApp.server.address() as AddressInfo).port;
+
+  log.info({ config: { ...config, port: publicPort, adminPort } }, 'branch-proxy started');
+
+  return {
+    registry,
+    port: publicPort,
+    adminPort,
+    async close() {
+      const closed = new Promise<void>((resolve) => publicServer.close(() => resolve()));
+      publicServer.closeIdleConnections();
+      const grace = setTimeout(() => publicServer.closeAllConnections(), config.shutdownGraceMs);
+      await closed;
+      clearTimeout(grace);
+      forwarder.close();
+      await publicApp.close();
+      await adminApp.close();
+      stopSource.abort();
+      await sourceDone;
+      etcd.close();
+    },
+  };
+}
+
+/** Listens on `host`, or on every IPv6 and IPv4 address when none is given. */
+function listen(server: Server, port: number, host: string | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port, host }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}

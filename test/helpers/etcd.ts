@@ -1,0 +1,97 @@
+import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Etcd3 } from 'etcd3';
+import { freePort } from './ports.ts';
+import { waitFor } from './wait.ts';
+
+/** A real etcd server on random loopback ports with its own temp data dir. */
+export interface EtcdServer {
+  readonly endpoint: string;
+  readonly client: Etcd3;
+  /** Stops the process (SIGTERM, or SIGKILL with `kill`), keeping its data. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+  /** Starts it again on the same ports with the same data. */
+  start(): Promise<void>;
+  /** Compacts history up to the current revision. */
+  compact(): Promise<number>;
+  /** Stops it and deletes its data. */
+  destroy(): Promise<void>;
+}
+
+export function etcdBinary(): string {
+  const found = spawnSync('sh', ['-c', 'command -v etcd'], { encoding: 'utf8' }).stdout.trim();
+  if (!found) throw new Error('etcd is not installed: run `apt-get install etcd-server` (Debian) or put an etcd binary on PATH');
+  return found;
+}
+
+export async function startEtcd(): Promise<EtcdServer> {
+  const binary = etcdBinary();
+  const dir = mkdtempSync(join(tmpdir(), 'branch-proxy-etcd-'));
+  const clientPort = await freePort();
+  const peerPort = await freePort();
+  const endpoint = `http://127.0.0.1:${clientPort}`;
+  const peer = `http://127.0.0.1:${peerPort}`;
+  let child: ChildProcess | undefined;
+  let output = '';
+
+  const start = async (): Promise<void> => {
+    output = '';
+    child = spawn(
+      binary,
+      [
+        '--name', 'test',
+        '--data-dir', join(dir, 'data'),
+        '--listen-client-urls', endpoint,
+        '--advertise-client-urls', endpoint,
+        '--listen-peer-urls', peer,
+        '--initial-advertise-peer-urls', peer,
+        '--initial-cluster', `test=${peer}`,
+        '--log-level', 'error',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+    const probe = new Etcd3({ hosts: endpoint, dialTimeout: 1000 });
+    try {
+      await waitFor(`etcd at ${endpoint} (output: ${output.slice(-500)})`, async () => {
+        if (child?.exitCode !== null) throw new Error(`etcd exited: ${output.slice(-500)}`);
+        await probe.get('health').options({ deadline: Date.now() + 500 });
+        return true;
+      }, 15_000);
+    } finally {
+      probe.close();
+    }
+  };
+
+  const stop = async (signal: NodeJS.Signals = 'SIGTERM'): Promise<void> => {
+    const c = child;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    const exited = new Promise((resolve) => c.once('exit', resolve));
+    c.kill(signal);
+    await exited;
+  };
+
+  await start();
+  const client = new Etcd3({ hosts: endpoint });
+  return {
+    endpoint,
+    client,
+    stop,
+    start,
+    async compact() {
+      const res = await client.kv.range({ key: Buffer.from('\0'), limit: 1 });
+      const revision = Number(res.header.revision);
+      await client.kv.compact({ revision, physical: true });
+      return revision;
+    },
+    async destroy() {
+      client.close();
+      await stop('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
