@@ -16,10 +16,12 @@ export function stripHopByHop(headers: IncomingHttpHeaders, { upgrade = false } 
       if (name !== '' && !(upgrade && name === 'upgrade')) delete headers[name];
     }
   }
+  const upgradeTo = headers.upgrade;
   for (const name of HOP_BY_HOP) {
     if (headers[name] !== undefined) delete headers[name];
   }
-  if (upgrade) {
-    if (connection !== undefined) headers.connection = 'upgrade';
+  if (upgrade && upgradeTo !== undefined) {
+    headers.connection = 'upgrade';
+    headers.upgrade = upgradeTo;
   }
 }

@@ -1,0 +1,244 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
+import { WebSocket } from 'ws';
+import { deploymentKey, serviceKey } from '../../src/registry/keys.ts';
+import type { Backend } from '../helpers/backend.ts';
+import { startBackend } from '../helpers/backend.ts';
+import type { EtcdServer } from '../helpers/etcd.ts';
+import { startEtcd } from '../helpers/etcd.ts';
+import { request } from '../helpers/http.ts';
+import type { TestProxy } from '../helpers/proxy.ts';
+import { startProxy } from '../helpers/proxy.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+const P = '/deployment/';
+let etcd: EtcdServer;
+let proxy: TestProxy;
+let web: Backend;
+let api: Backend;
+
+async function register(deployment: string, service: string, port: number, ip = '127.0.0.1'): Promise<void> {
+  await etcd.client.put(serviceKey(P, deployment, service, 'ip')).value(ip);
+  await etcd.client.put(serviceKey(P, deployment, service, 'port')).value(String(port));
+}
+
+async function waitStatus(host: string, status: number, path = '/echo'): Promise<number> {
+  const { ms } = await waitFor(`${host} to answer ${status}`, async () => ((await request(proxy.port, host, path)).status === status ? true : undefined));
+  return ms;
+}
+
+describe('routing through a live etcd watch', () => {
+  before(async () => {
+    etcd = await startEtcd();
+    [web, api] = await Promise.all([startBackend('web'), startBackend('api')]);
+    proxy = await startProxy(etcd.endpoint, { UPSTREAM_TIMEOUT_MS: '500' });
+    await waitFor('first snapshot', () => (proxy.registry.ready ? true : undefined));
+  });
+  after(async () => {
+    await proxy.close();
+    await Promise.all([web.close(), api.close()]);
+    await etcd.destroy();
+  });
+
+  test('a route is live after a put and gone after a delete', async (t) => {
+    await register('feature-login', 'api', api.port);
+    const liveMs = await waitStatus('feature-login-api.dev.localhost', 200);
+    const reply = await request(proxy.port, 'feature-login-api.dev.localhost', '/echo');
+    assert.equal(reply.json().backend, 'api');
+    await etcd.client.delete().key(serviceKey(P, 'feature-login', 'api', 'port'));
+    const goneMs = await waitStatus('feature-login-api.dev.localhost', 404);
+    t.diagnostic(`put -> 200 after ${liveMs.toFixed(1)} ms (poll every 5 ms); delete -> 404 after ${goneMs.toFixed(1)} ms`);
+    const logged = proxy.logs.filter((l) => l.deployment === 'feature-login' && l.service === 'api' && typeof l.msg === 'string' && l.msg.startsWith('route '));
+    assert.deepEqual(logged.map((l) => l.msg), ['route added', 'route removed']);
+  });
+
+  test('the bare deployment opens its default service, and /default overrides it', async () => {
+    await register('main', 'web', web.port);
+    await register('main', 'api', api.port);
+    await waitStatus('main.dev.localhost', 200);
+    assert.equal((await request(proxy.port, 'MAIN.dev.localhost.:8080', '/echo')).json().backend, 'web');
+    await etcd.client.put(deploymentKey(P, 'main', 'default')).value('api');
+    await waitFor('default switched to api', async () => ((await request(proxy.port, 'main.dev.localhost', '/echo')).json().backend === 'api' ? true : undefined));
+  });
+
+  test('dash split prefers the longest deployment name that has the service', async () => {
+    await register('feature', 'login-api', web.port);
+    await register('feature-login', 'api', api.port);
+    await waitFor('both registered', async () => ((await request(proxy.port, 'feature-login-api.dev.localhost', '/echo')).json().backend === 'api' ? true : undefined));
+  });
+
+  test('partial and invalid registrations are not routed and warn once', async () => {
+    await etcd.client.put(serviceKey(P, 'partial', 'web', 'ip')).value('127.0.0.1');
+    await register('badport', 'web', web.port);
+    await waitStatus('badport.dev.localhost', 200);
+    await etcd.client.put(serviceKey(P, 'badport', 'web', 'port')).value('http');
+    await waitStatus('badport.dev.localhost', 404);
+    await etcd.client.put(`${P}garbage/service/web/ip`).value(Buffer.from([0xff, 0x00, 0xfe]));
+    await etcd.client.put(`${P}garbage/service/web/port`).value('8080');
+    await etcd.client.put(`${P}UPPER/service/web/port`).value('1');
+    const partial = await request(proxy.port, 'partial.dev.localhost', '/', { headers: { accept: 'application/json' } });
+    assert.equal(partial.status, 404);
+    assert.equal(partial.json().error, 'unknown-service');
+    const warnings = await waitFor('warnings', () => {
+      const w = proxy.logs.filter((l) => l.msg === 'ignored registry entry').map((l) => l.key);
+      return w.length >= 3 ? w : undefined;
+    });
+    assert.deepEqual(warnings.value, [`${P}badport/service/web/port`, `${P}garbage/service/web/ip`, `${P}UPPER/service/web/port`]);
+    // Other routes are undisturbed.
+    assert.equal((await request(proxy.port, 'main-web.dev.localhost', '/echo')).status, 200);
+  });
+
+  test('404 pages name what was asked for and list what exists, in HTML and JSON', async () => {
+    const json = await request(proxy.port, 'nosuch-web.dev.localhost', '/', { headers: { accept: 'application/json' } });
+    assert.equal(json.status, 404);
+    assert.match(json.headers['content-type'] ?? '', /application\/json/);
+    const body = json.json<{ error: string; message: string; links: { label: string; href: string }[] }>();
+    assert.equal(body.error, 'unknown-deployment');
+    assert.match(body.message, /nosuch-web/);
+    assert.ok(body.links.some((l) => l.href === 'http://main.dev.localhost'), JSON.stringify(body.links));
+    const html = await request(proxy.port, 'main-nope.dev.localhost:8080', '/', { headers: { accept: 'text/html' } });
+    assert.equal(html.status, 404);
+    assert.match(html.body, /Deployment &quot;main&quot; has no running service &quot;nope&quot;/);
+    assert.match(html.body, /href="http:\/\/main-web\.dev\.localhost:8080"/);
+  });
+
+  test('hosts outside the base domains and a missing Host are refused, never proxied', async () => {
+    const foreign = await request(proxy.port, 'evil.example.com', '/echo');
+    assert.equal(foreign.status, 421);
+    assert.match(foreign.body, /dev\.localhost/);
+    const deeper = await request(proxy.port, 'a.main.dev.localhost', '/echo');
+    assert.equal(deeper.status, 421);
+    const missing = await rawRequest(proxy.port, 'GET /echo HTTP/1.0\r\n\r\n');
+    assert.match(missing, /^HTTP\/1\.1 400 /);
+  });
+
+  test('502 when the backend refuses, naming deployment, service and target', async () => {
+    const dead = await startBackend('dead');
+    const port = dead.port;
+    await dead.close();
+    await register('broken', 'web', port);
+    await waitFor('registered', () => (proxy.registry.resolve('broken', 'web').kind === 'route' ? true : undefined));
+    const reply = await request(proxy.port, 'broken.dev.localhost', '/', { headers: { accept: 'application/json' } });
+    assert.equal(reply.status, 502);
+    const body = reply.json();
+    assert.equal(body.deployment, 'broken');
+    assert.equal(body.service, 'web');
+    assert.equal(body.target, `127.0.0.1:${port}`);
+    assert.ok(proxy.logs.some((l) => l.msg === 'upstream error' && l.deployment === 'broken' && l.kind === 'refused'));
+  });
+
+  test('504 after UPSTREAM_TIMEOUT_MS when the backend is too slow, but streams are not cut', async () => {
+    const slow = await request(proxy.port, 'main-web.dev.localhost', '/slow?ms=3000', { headers: { accept: 'application/json' } });
+    assert.equal(slow.status, 504);
+    assert.equal(slow.json().error, 'upstream-timeout');
+    // SSE events arrive 300 ms apart and the stream lasts longer than the 500 ms header timeout.
+    const events = await readSse(proxy.port, 'main-web.dev.localhost');
+    assert.deepEqual(events.map((e) => e.data), ['0', '1', '2']);
+    assert.ok(events[2]!.at - events[0]!.at >= 400, 'events arrived as they were sent, not buffered');
+  });
+
+  test('forwards Host and X-Forwarded-*, drops hop-by-hop headers, keeps upstream keep-alive', async () => {
+    const reply = await request(proxy.port, 'main-web.dev.localhost:8080', '/echo?q=1', {
+      headers: { connection: 'close, x-drop-me', 'x-drop-me': '1', 'keep-alive': '5', 'x-kept': 'yes', te: 'trailers' },
+    });
+    const seen = reply.json<{ url: string; headers: Record<string, string> }>();
+    assert.equal(seen.url, '/echo?q=1');
+    assert.equal(seen.headers.host, 'main-web.dev.localhost:8080');
+    assert.equal(seen.headers['x-forwarded-for'], '127.0.0.1');
+    assert.equal(seen.headers['x-forwarded-proto'], 'http');
+    assert.equal(seen.headers['x-forwarded-host'], 'main-web.dev.localhost:8080');
+    assert.equal(seen.headers['x-kept'], 'yes');
+    for (const h of ['x-drop-me', 'keep-alive', 'te']) assert.equal(seen.headers[h], undefined, h);
+    assert.notEqual(seen.headers.connection, 'close');
+  });
+
+  test('uploads and large bodies stream through', async () => {
+    const body = Buffer.alloc(3 * 1024 * 1024, 'y');
+    const up = await request(proxy.port, 'main-web.dev.localhost', '/upload', { method: 'POST', body });
+    assert.deepEqual(up.json(), { bytes: body.length });
+    const big = await request(proxy.port, 'main-web.dev.localhost', '/big?mb=8');
+    assert.equal(big.body.length, 8 * 1024 * 1024);
+  });
+
+  test('WebSocket echo through the proxy; unknown hosts get a 404 before any upgrade', async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${proxy.port}/socket`, { headers: { host: 'main-web.dev.localhost' } });
+    const messages: string[] = [];
+    await new Promise<void>((resolve, reject) => {
+      ws.on('message', (m) => {
+        messages.push(m.toString());
+        if (messages.length === 1) ws.send('ping');
+        else resolve();
+      });
+      ws.on('error', reject);
+    });
+    ws.close();
+    assert.deepEqual(messages, ['hello from web main-web.dev.localhost', 'ping']);
+    const refused = new WebSocket(`ws://127.0.0.1:${proxy.port}/`, { headers: { host: 'nosuch.dev.localhost' } });
+    const status = await new Promise<number>((resolve) => refused.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)));
+    assert.equal(status, 404);
+  });
+
+  test('a client aborting mid-response and a backend resetting mid-response leave the proxy healthy', async () => {
+    await new Promise<void>((resolve) => {
+      const req = httpRequest({ port: proxy.port, host: '127.0.0.1', path: '/big?mb=64', headers: { host: 'main-web.dev.localhost' } }, (res) => {
+        res.once('data', () => {
+          req.destroy();
+          resolve();
+        });
+      });
+      req.on('error', () => undefined);
+      req.end();
+    });
+    const reset = await new Promise<string>((resolve) => {
+      const req = httpRequest({ port: proxy.port, host: '127.0.0.1', path: '/reset', headers: { host: 'main-web.dev.localhost' } }, (res) => {
+        res.on('data', () => undefined);
+        res.on('error', () => resolve('client saw the reset'));
+        res.on('aborted', () => resolve('client saw the reset'));
+        res.on('end', () => resolve('ended cleanly'));
+      });
+      req.on('error', () => resolve('client saw the reset'));
+      req.end();
+    });
+    assert.equal(reset, 'client saw the reset');
+    assert.equal((await request(proxy.port, 'main-web.dev.localhost', '/echo')).status, 200);
+  });
+
+  test('the bare domain lists deployments; readyz reports the table', async () => {
+    const list = await request(proxy.port, 'dev.localhost', '/', { headers: { accept: 'application/json' } });
+    assert.equal(list.status, 200);
+    assert.ok(list.json<{ deployments: { name: string }[] }>().deployments.some((d) => d.name === 'main'));
+    const ready = await fetch(`http://127.0.0.1:${proxy.adminPort}/readyz`);
+    const body = (await ready.json()) as { ready: boolean; etcd: string; revision: number; routes: number };
+    assert.equal(ready.status, 200);
+    assert.equal(body.ready, true);
+    assert.equal(body.etcd, 'connected');
+    assert.ok(body.revision > 0 && body.routes >= 3, JSON.stringify(body));
+  });
+});
+
+function rawRequest(port: number, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write(text));
+    let data = '';
+    socket.on('data', (d) => (data += d.toString()));
+    socket.on('end', () => resolve(data));
+    socket.on('error', reject);
+  });
+}
+
+function readSse(port: number, host: string): Promise<{ data: string; at: number }[]> {
+  return new Promise((resolve, reject) => {
+    const events: { data: string; at: number }[] = [];
+    const req = httpRequest({ port, host: '127.0.0.1', path: '/sse', headers: { host, accept: 'text/event-stream' } }, (res) => {
+      res.on('data', (chunk: Buffer) => {
+        for (const m of chunk.toString().matchAll(/data: (\S+)/g)) events.push({ data: m[1]!, at: performance.now() });
+      });
+      res.on('end', () => resolve(events));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}

@@ -1,0 +1,50 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError } from '../../../src/config/config-error.ts';
+import { loadServeConfig } from '../../../src/config/serve-config.ts';
+import { SERVE_SETTINGS } from '../../../src/config/settings.ts';
+import type { SettingValues } from '../../../src/config/settings.ts';
+
+const defaults = Object.fromEntries(SERVE_SETTINGS.map((s) => [s.env, s.default])) as SettingValues<typeof SERVE_SETTINGS>;
+const load = (overrides: Partial<typeof defaults>) => loadServeConfig({ ...defaults, ...overrides });
+
+describe('loadServeConfig', () => {
+  test('defaults are valid', () => {
+    const c = load({});
+    assert.deepEqual(c.etcd, { endpoints: ['http://127.0.0.1:2379'], prefix: '/deployment/' });
+    assert.deepEqual(c.domains, ['dev.localhost']);
+    assert.equal(c.port, 8080);
+    assert.equal(c.host, undefined);
+    assert.equal(c.defaultService, 'web');
+    assert.ok(Object.isFrozen(c));
+  });
+
+  test('lists and normalisation', () => {
+    const c = load({ ETCD_ENDPOINTS: 'a:2379, https://b:2379/', BASE_DOMAIN: 'Dev.Example.com.,dev.localhost', REGISTRY_PREFIX: '/reg' });
+    assert.deepEqual(c.etcd.endpoints, ['http://a:2379', 'https://b:2379']);
+    assert.deepEqual(c.domains, ['dev.example.com', 'dev.localhost']);
+    assert.equal(c.etcd.prefix, '/reg/');
+  });
+
+  test('each bad value names its variable', () => {
+    for (const [variable, value] of [
+      ['PORT', 'abc'],
+      ['PORT', '70000'],
+      ['ADMIN_PORT', '-1'],
+      ['BASE_DOMAIN', 'not a domain'],
+      ['BASE_DOMAIN', ''],
+      ['ETCD_ENDPOINTS', 'ftp://x'],
+      ['REGISTRY_PREFIX', 'deployment'],
+      ['DEFAULT_SERVICE', 'Web!'],
+      ['UPSTREAM_TIMEOUT_MS', '0'],
+      ['LOG_LEVEL', 'loud'],
+      ['HOST', 'not a host!'],
+    ] as const) {
+      assert.throws(
+        () => load({ [variable]: value }),
+        (err: unknown) => err instanceof ConfigError && err.variable === variable && err.message.includes(variable),
+        `${variable}=${value}`,
+      );
+    }
+  });
+});

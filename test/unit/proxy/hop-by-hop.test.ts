@@ -1,0 +1,31 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { stripHopByHop } from '../../../src/proxy/hop-by-hop.ts';
+import { classifyUpstreamError, UpstreamTimeoutError } from '../../../src/proxy/upstream-error.ts';
+
+describe('stripHopByHop', () => {
+  test('removes hop-by-hop headers and those named in Connection', () => {
+    const headers = { connection: 'close, X-Secret', 'x-secret': '1', 'keep-alive': 'timeout=5', te: 'trailers', 'proxy-authorization': 'x', upgrade: 'h2c', 'x-kept': 'yes', host: 'a' };
+    stripHopByHop(headers);
+    assert.deepEqual(headers, { 'x-kept': 'yes', host: 'a' });
+  });
+
+  test('keeps the upgrade handshake for WebSockets', () => {
+    const headers = { connection: 'Upgrade, keep-alive', upgrade: 'websocket', 'keep-alive': '1' };
+    stripHopByHop(headers, { upgrade: true });
+    assert.deepEqual(headers, { connection: 'upgrade', upgrade: 'websocket' });
+  });
+});
+
+describe('classifyUpstreamError', () => {
+  test('maps socket errors to 502 and timeouts to 504', () => {
+    const err = (code: string) => Object.assign(new Error(code), { code });
+    assert.equal(classifyUpstreamError(err('ECONNREFUSED')).kind, 'refused');
+    assert.equal(classifyUpstreamError(err('ECONNREFUSED')).status, 502);
+    assert.equal(classifyUpstreamError(err('ECONNRESET')).kind, 'reset');
+    assert.equal(classifyUpstreamError(err('ENOTFOUND')).kind, 'dns');
+    assert.equal(classifyUpstreamError(new UpstreamTimeoutError(100)).status, 504);
+    assert.equal(classifyUpstreamError(new Error('weird')).status, 502);
+    assert.equal(classifyUpstreamError(null).kind, 'other');
+  });
+});
