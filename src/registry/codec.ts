@@ -53,7 +53,8 @@ function validate(ref: KeyRef, text: string): string | undefined {
       return port >= 1 && port <= 65535 ? undefined : 'port is not a decimal number 1..65535';
     }
     case 'created':
-      return Number.isNaN(Date.parse(text)) ? 'created is not an ISO-8601 time' : undefined;
+    case 'last-request':
+      return Number.isNaN(Date.parse(text)) ? `${ref.field} is not an ISO-8601 time` : undefined;
     case 'branch':
       // eslint-disable-next-line no-control-regex
       return text === '' || /[\u0000-\u001f\u007f]/.test(text) ? 'branch is empty or has control characters' : undefined;

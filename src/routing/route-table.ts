@@ -21,6 +21,8 @@ export interface Deployment {
   readonly branch?: string;
   readonly created?: string;
   readonly defaultService?: string;
+  /** When a proxy last forwarded a request to it (ISO-8601), as persisted in etcd. */
+  readonly lastRequest?: string;
   readonly services: ReadonlyMap<string, Service>;
 }
 
@@ -42,7 +44,7 @@ type MutableDeployment = { -readonly [K in keyof Omit<Deployment, 'services'>]: 
   services: Map<string, MutableService>;
 };
 
-const META_FIELD = { created: 'created', branch: 'branch', default: 'defaultService' } as const satisfies Record<
+const META_FIELD = { created: 'created', branch: 'branch', default: 'defaultService', 'last-request': 'lastRequest' } as const satisfies Record<
   DeploymentField,
   keyof Deployment
 >;
@@ -96,7 +98,7 @@ export class RouteTable {
       change = this.#retarget(deployment, service, before);
       if (service.ip === undefined && service.port === undefined) deployment.services.delete(ref.service);
     }
-    if (deployment.services.size === 0 && deployment.branch === undefined && deployment.created === undefined && deployment.defaultService === undefined) {
+    if (deployment.services.size === 0 && deployment.branch === undefined && deployment.created === undefined && deployment.defaultService === undefined && deployment.lastRequest === undefined) {
       this.#deployments.delete(ref.deployment);
     }
     return change;
