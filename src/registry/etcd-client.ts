@@ -1,4 +1,5 @@
-import { Etcd3 } from 'etcd3';
+import { Etcd3, isRecoverableError } from 'etcd3';
+import { ConsecutiveBreaker, circuitBreaker, handleWhen } from 'cockatiel';
 import type { EtcdConfig } from '../config/serve-config.ts';
 
 export interface EtcdClientOptions {
@@ -12,6 +13,8 @@ export interface EtcdClientOptions {
  *   or was paused) within ~15 s, instead of never.
  * - Every unary call has a deadline, so nothing waits forever on a dead member
  *   and the pool moves on to another endpoint.
+ * - A failing endpoint is skipped for 1 s, not etcd3's default 5 s, so a
+ *   returning etcd is used again quickly.
  */
 export function createEtcdClient(config: EtcdConfig, options: EtcdClientOptions = {}): Etcd3 {
   const callTimeoutMs = options.callTimeoutMs ?? 5000;
@@ -27,5 +30,8 @@ export function createEtcdClient(config: EtcdConfig, options: EtcdClientOptions 
       'grpc.max_receive_message_length': 64 * 1024 * 1024,
     },
     defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + callTimeoutMs }),
+    faultHandling: {
+      host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 1000, breaker: new ConsecutiveBreaker(3) }),
+    },
   });
 }

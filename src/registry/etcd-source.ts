@@ -31,7 +31,7 @@ export class EtcdSource {
     options: EtcdSourceOptions = {},
   ) {
     this.#pageSize = options.pageSize ?? 5000;
-    this.#backoffOptions = { initialDelay: options.initialDelayMs ?? 100, maxDelay: options.maxDelayMs ?? 5000 };
+    this.#backoffOptions = { initialDelay: options.initialDelayMs ?? 100, maxDelay: options.maxDelayMs ?? 2000 };
   }
 
   /** Runs until the signal aborts. Never throws: etcd being away is a state, not an error. */
