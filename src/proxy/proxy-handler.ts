@@ -9,6 +9,19 @@ import { linkBase } from '../web/links.ts';
 import { foreignHostInfo, notRoutedInfo, upstreamFailureInfo } from './error-info.ts';
 import type { Forwarder } from './forwarder.ts';
 import { classifyUpstreamError } from './upstream-error.ts';
+import type { UpstreamErrorKind } from './upstream-error.ts';
+
+/**
+ * Told about every request on the proxy port except the dashboard's, for metrics
+ * and activity. It runs on the request path, so it must be cheap.
+ */
+export interface RequestObserver {
+  /** A response finished or was aborted. `deployment` is set when the host named one in the table, `service` only when it was routed. */
+  request(deployment: string | undefined, service: string | undefined, status: number, seconds: number): void;
+  /** A WebSocket was handed to a backend. */
+  upgrade(deployment: string, service: string): void;
+  upstreamError(kind: UpstreamErrorKind): void;
+}
 
 export interface ProxyHandlerOptions {
   readonly matchHost: (host: string | undefined) => HostMatch;
@@ -19,6 +32,7 @@ export interface ProxyHandlerOptions {
   readonly log: Logger;
   /** Serves the bare base domain (dashboard, API). */
   readonly dashboard: (req: IncomingMessage, res: ServerResponse) => void;
+  readonly observer?: RequestObserver;
 }
 
 /**
@@ -27,6 +41,7 @@ export interface ProxyHandlerOptions {
  */
 export function createProxyHandler(o: ProxyHandlerOptions) {
   const accessLogOn = o.log.isLevelEnabled('info');
+  const observer = o.observer;
 
   function onRequest(req: IncomingMessage, res: ServerResponse): void {
     const match = o.matchHost(req.headers.host);
@@ -34,18 +49,27 @@ export function createProxyHandler(o: ProxyHandlerOptions) {
     const start = performance.now();
     if (match.kind === 'foreign') {
       o.log.warn({ host: match.host, url: req.url }, 'request for a host outside the base domains');
-      return sendError(req, res, foreignHostInfo(match.host, o.domains));
+      sendError(req, res, foreignHostInfo(match.host, o.domains));
+      observer?.request(undefined, undefined, res.statusCode, (performance.now() - start) / 1000);
+      return;
     }
     const resolution = o.registry.resolve(match.label, o.defaultService);
     if (resolution.kind !== 'route') {
       sendError(req, res, notRoutedInfo(resolution, hostOf(match), match.domain, o.registry.table, linkBase(req)));
       if (accessLogOn) accessLog(req, res, start, resolution.kind === 'unknown-service' ? resolution.deployment.name : undefined, resolution.kind === 'unknown-service' ? resolution.service : undefined);
+      observer?.request(resolution.kind === 'unknown-service' ? resolution.deployment.name : undefined, undefined, res.statusCode, (performance.now() - start) / 1000);
       return;
     }
     const { deployment, service, target } = resolution;
-    if (accessLogOn) res.once('close', () => accessLog(req, res, start, deployment.name, service, target.address));
+    if (accessLogOn || observer) {
+      res.once('close', () => {
+        if (accessLogOn) accessLog(req, res, start, deployment.name, service, target.address);
+        observer?.request(deployment.name, service, res.statusCode, (performance.now() - start) / 1000);
+      });
+    }
     o.forwarder.web(req, res, target, (err, responded) => {
       const failure = classifyUpstreamError(err);
+      observer?.upstreamError(failure.kind);
       o.log.warn({ deployment: deployment.name, service, target: target.address, kind: failure.kind, err: err.message }, 'upstream error');
       if (responded) res.destroy();
       else sendError(req, res, upstreamFailureInfo(failure, hostOf(match), deployment, service, target));
@@ -66,8 +90,10 @@ export function createProxyHandler(o: ProxyHandlerOptions) {
     }
     const { deployment, service, target } = resolution;
     o.log.info({ deployment: deployment.name, service, target: target.address, url: req.url }, 'websocket opened');
+    observer?.upgrade(deployment.name, service);
     o.forwarder.upgrade(req, socket, head, target, (err, upgraded) => {
       const failure = classifyUpstreamError(err);
+      observer?.upstreamError(failure.kind);
       o.log.warn({ deployment: deployment.name, service, target: target.address, kind: failure.kind, err: err.message }, 'websocket upstream error');
       if (!upgraded && socket.writable) {
         socket.end(rawErrorResponse(upstreamFailureInfo(failure, hostOf(match), deployment, service, target)));
