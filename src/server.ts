@@ -2,7 +2,11 @@ import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import { ActivityTracker } from './activity/activity-tracker.ts';
+import { ActivityWriter } from './activity/activity-writer.ts';
 import type { ServeConfig } from './config/serve-config.ts';
+import { ProxyMetrics } from './metrics/proxy-metrics.ts';
+import { observeRequests } from './metrics/request-observer.ts';
 import { createHttpProxyForwarder } from './proxy/http-proxy-forwarder.ts';
 import { createProxyHandler } from './proxy/proxy-handler.ts';
 import { createEtcdClient } from './registry/etcd-client.ts';
@@ -11,6 +15,7 @@ import { Registry } from './registry/registry.ts';
 import { createHostMatcher } from './routing/host.ts';
 import { createAdminApp } from './web/admin-app.ts';
 import { createPublicApp } from './web/public-app.ts';
+import { TargetProbe } from './web/target-probe.ts';
 
 export interface RunningServer {
   readonly registry: Registry;
@@ -29,11 +34,21 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
   const sourceDone = source.run(stopSource.signal);
 
   const forwarder = createHttpProxyForwarder({ upstreamTimeoutMs: config.upstreamTimeoutMs });
+  // Dashboard, activity and metrics: they read the registry and stop before it does.
+  const stopWeb = new AbortController();
+  const metrics = new ProxyMetrics({ registry, openWebSockets: () => forwarder.openWebSockets });
+  const activity = new ActivityTracker();
+  const activityDone = new ActivityWriter(etcd, registry, activity, log, { intervalMs: config.activityWriteMs }).run(stopWeb.signal);
+  const probe = new TargetProbe(registry, { intervalMs: config.probeIntervalMs });
+  const probeDone = probe.run(stopWeb.signal);
+  const sources = { defaultService: config.defaultService, activity, reachability: probe };
   let server: Server | undefined;
   const publicApp = createPublicApp({
     registry,
-    defaultService: config.defaultService,
+    sources,
+    probe,
     log,
+    signal: stopWeb.signal,
     serverFactory: (dashboard) => {
       const handler = createProxyHandler({
         matchHost: createHostMatcher(config.domains),
@@ -43,6 +58,7 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
         defaultService: config.defaultService,
         log,
         dashboard,
+        observer: observeRequests(metrics, activity),
       });
       server = createServer(handler.onRequest);
       server.on('upgrade', handler.onUpgrade);
@@ -60,7 +76,8 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
   const publicPort = (publicServer.address() as AddressInfo).port;
   const adminApp = createAdminApp({
     registry,
-    defaultService: config.defaultService,
+    sources,
+    metrics: () => metrics.text(),
     primaryDomain: config.domains[0]!,
     publicLinks: { scheme: 'http', port: publicPort === 80 ? '' : `:${publicPort}` },
     log,
@@ -75,6 +92,8 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
     port: publicPort,
     adminPort,
     async close() {
+      // Ends the dashboards' event streams (which never finish by themselves) and writes the last activity.
+      stopWeb.abort();
       const closed = new Promise<void>((resolve) => publicServer.close(() => resolve()));
       publicServer.closeIdleConnections();
       const grace = setTimeout(() => publicServer.closeAllConnections(), config.shutdownGraceMs);
@@ -83,6 +102,8 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
       forwarder.close();
       await publicApp.close();
       await adminApp.close();
+      await Promise.all([activityDone, probeDone]);
+      metrics.close();
       stopSource.abort();
       await sourceDone;
       etcd.close();

@@ -26,6 +26,8 @@ export interface ServeConfig {
   readonly adminHost: string | undefined;
   readonly defaultService: string;
   readonly upstreamTimeoutMs: number;
+  readonly probeIntervalMs: number;
+  readonly activityWriteMs: number;
   readonly shutdownGraceMs: number;
   readonly logLevel: LogLevel;
 }
@@ -49,6 +51,8 @@ export function loadServeConfig(v: SettingValues<typeof SERVE_SETTINGS>): ServeC
     adminHost: v.ADMIN_HOST === '' ? host : parseListenHost('ADMIN_HOST', v.ADMIN_HOST),
     defaultService: parseServiceName('DEFAULT_SERVICE', v.DEFAULT_SERVICE),
     upstreamTimeoutMs: parsePositiveInt('UPSTREAM_TIMEOUT_MS', v.UPSTREAM_TIMEOUT_MS, 'milliseconds'),
+    probeIntervalMs: parsePositiveInt('PROBE_INTERVAL_MS', v.PROBE_INTERVAL_MS, 'milliseconds'),
+    activityWriteMs: parsePositiveInt('ACTIVITY_WRITE_MS', v.ACTIVITY_WRITE_MS, 'milliseconds'),
     shutdownGraceMs: parsePositiveInt('SHUTDOWN_GRACE_MS', v.SHUTDOWN_GRACE_MS, 'milliseconds'),
     logLevel: parseLogLevel('LOG_LEVEL', v.LOG_LEVEL),
   });

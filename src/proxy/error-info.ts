@@ -1,14 +1,16 @@
 import type { Deployment, Resolution, RouteTable, Target } from '../routing/route-table.ts';
 import type { ErrorInfo, Link } from '../web/error-page.ts';
+import { sortNewestFirst } from '../web/deployments-view.ts';
 import type { LinkBase } from '../web/links.ts';
 import { dashboardUrl, deploymentUrl } from '../web/links.ts';
+import { suggestDeployments } from '../web/suggestions.ts';
 import type { UpstreamFailure } from './upstream-error.ts';
 
-/** At most this many deployments are listed on a 404, newest first. */
-const MAX_LISTED = 50;
+/** Without a close match, at most this many deployments are listed on a 404, newest first. */
+const MAX_LISTED = 10;
 
 export function notRoutedInfo(resolution: Exclude<Resolution, { kind: 'route' }>, host: string, domain: string, table: RouteTable, base: LinkBase): ErrorInfo {
-  const dashboard: Link = { label: `All deployments (${domain})`, href: dashboardUrl(base, domain) };
+  const dashboard = dashboardUrl(base, domain);
   if (resolution.kind === 'unknown-service') {
     const d = resolution.deployment;
     return {
@@ -18,21 +20,35 @@ export function notRoutedInfo(resolution: Exclude<Resolution, { kind: 'route' }>
       message: `Deployment "${d.name}" has no running service "${resolution.service}". Its services are listed below.`,
       host,
       deployment: d.name,
+      ...(d.branch === undefined ? {} : { branch: d.branch }),
       service: resolution.service,
-      links: [...serviceLinks(d, base, domain), dashboard],
+      links: serviceLinks(d, base, domain),
+      linksTitle: `Services of ${d.name}`,
+      dashboard,
     };
   }
-  const listed = [...table.deployments.values()]
-    .sort((a, b) => (b.created ?? '').localeCompare(a.created ?? ''))
-    .slice(0, MAX_LISTED)
-    .map((d) => ({ label: d.branch && d.branch !== d.name ? `${d.name} (${d.branch})` : d.name, href: deploymentUrl(base, domain, d.name) }));
+  const suggestions = suggestDeployments(resolution.label, table.deployments.values()).map(({ deployment: d, service }) => ({
+    label: service === undefined ? d.name : `${d.name}-${service}`,
+    href: deploymentUrl(base, domain, d.name, service),
+    ...branchDetail(d),
+  }));
+  const listed =
+    suggestions.length > 0
+      ? []
+      : sortNewestFirst(table.deployments.values())
+          .slice(0, MAX_LISTED)
+          .map((d) => ({ label: d.name, href: deploymentUrl(base, domain, d.name), ...branchDetail(d) }));
   return {
     status: 404,
     error: 'unknown-deployment',
     title: 'Deployment not found',
-    message: `No deployment matches "${resolution.label}". Check the branch name, or pick one of the live deployments below.`,
+    message:
+      `No deployment matches "${resolution.label}". ` +
+      (suggestions.length > 0 ? 'The closest ones are below.' : table.deployments.size > 0 ? 'Check the branch name, or pick one of the live deployments.' : 'No deployments are registered right now.'),
     host,
-    links: [...listed, dashboard],
+    suggestions,
+    ...(listed.length > 0 ? { links: listed, linksTitle: 'Newest deployments' } : {}),
+    dashboard,
   };
 }
 
@@ -44,9 +60,11 @@ export function upstreamFailureInfo(failure: UpstreamFailure, host: string, depl
     message: `Service "${service}" of deployment "${deployment.name}" at ${target.address}: ${failure.reason}.`,
     host,
     deployment: deployment.name,
+    ...(deployment.branch === undefined ? {} : { branch: deployment.branch }),
     service,
     target: target.address,
     ...(deployment.created === undefined ? {} : { registered: deployment.created }),
+    time: new Date().toISOString(),
   };
 }
 
@@ -57,8 +75,14 @@ export function foreignHostInfo(host: string, domains: readonly string[]): Error
     : { status: 421, error: 'unknown-host', title: 'Misdirected Request', message: `This proxy serves ${served}, not "${host}".`, host };
 }
 
+/** Routable services, the default first, each with its backend address. */
 function serviceLinks(d: Deployment, base: LinkBase, domain: string): Link[] {
   return [...d.services.values()]
     .filter((s) => s.target)
-    .map((s) => ({ label: `${d.name}-${s.name}`, href: deploymentUrl(base, domain, d.name, s.name) }));
+    .sort((a, b) => Number(b.name === d.defaultService) - Number(a.name === d.defaultService) || a.name.localeCompare(b.name))
+    .map((s) => ({ label: `${d.name}-${s.name}`, href: deploymentUrl(base, domain, d.name, s.name), detail: s.target!.address }));
+}
+
+function branchDetail(d: Deployment): { detail?: string } {
+  return d.branch !== undefined && d.branch !== d.name ? { detail: `branch ${d.branch}` } : {};
 }

@@ -3,17 +3,20 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from '../registry/registry.ts';
 import { apiRoutes } from './api-routes.ts';
+import type { ViewSources } from './deployments-view.ts';
 import type { LinkBase } from './links.ts';
 
 export interface AdminAppOptions {
   readonly registry: Registry;
-  readonly defaultService: string;
+  readonly sources: ViewSources;
   readonly primaryDomain: string;
   readonly publicLinks: LinkBase;
+  /** Prometheus text exposition, served at /metrics. */
+  readonly metrics?: () => Promise<{ contentType: string; body: string }>;
   readonly log: Logger;
 }
 
-/** The admin listener: health for orchestrators, the API for tools. Never on the public port. */
+/** The admin listener: health for orchestrators, the API for tools, metrics for Prometheus. Never on the public port. */
 export function createAdminApp(o: AdminAppOptions): FastifyInstance {
   const app = Fastify({ loggerInstance: o.log.child({ listener: 'admin' }) as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }) });
   app.get('/healthz', async () => ({ ok: true }));
@@ -22,9 +25,16 @@ export function createAdminApp(o: AdminAppOptions): FastifyInstance {
     const body = { ready: r.ready, etcd: r.connected ? 'connected' : 'disconnected', revision: r.revision, routes: r.table.routeCount };
     return reply.code(r.ready ? 200 : 503).send(body);
   });
+  const metrics = o.metrics;
+  if (metrics) {
+    app.get('/metrics', async (_req, reply) => {
+      const { contentType, body } = await metrics();
+      return reply.header('content-type', contentType).header('cache-control', 'no-store').send(body);
+    });
+  }
   void app.register(apiRoutes, {
     registry: o.registry,
-    defaultService: o.defaultService,
+    sources: o.sources,
     linksFor: () => ({ base: o.publicLinks, domain: o.primaryDomain }),
   });
   return app;

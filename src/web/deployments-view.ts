@@ -1,33 +1,97 @@
-import type { Deployment, RouteTable } from '../routing/route-table.ts';
+import type { Deployment, RouteTable, Target } from '../routing/route-table.ts';
 import type { LinkBase } from './links.ts';
 import { deploymentUrl } from './links.ts';
 
-/** The stable JSON shape of a deployment, shared by the API and the pages. */
-export interface DeploymentView {
-  name: string;
-  branch: string | null;
-  created: string | null;
-  defaultService: string;
-  url: string;
-  services: { name: string; url: string; target: string | null; routable: boolean }[];
+/** Whether a target accepted a TCP connection the last time it was probed. */
+export interface Reachability {
+  /** null until the first probe has finished. */
+  readonly reachable: boolean | null;
+  readonly checkedAt: number | undefined;
 }
 
-export function viewDeployment(d: Deployment, fallbackService: string, base: LinkBase, domain: string): DeploymentView {
+/** What the views show beyond the route table; each part is optional. */
+export interface ViewSources {
+  /** Service opened by `<deployment>.<domain>` when the deployment names none. */
+  readonly defaultService: string;
+  readonly activity?: {
+    lastVisited(d: Deployment): number | undefined;
+    serviceLastVisited(deployment: string, service: string): number | undefined;
+  };
+  readonly reachability?: { status(target: Target): Reachability };
+}
+
+export interface ServiceView {
+  name: string;
+  /** `<deployment>-<service>.<domain>`, in the visitor's scheme and port. */
+  url: string;
+  /** True for the service that `<deployment>.<domain>` opens. */
+  default: boolean;
+  /** `host:port` of the backend, or null while the registration is incomplete. */
+  target: string | null;
+  /** Has both ip and port, so the proxy forwards to it. */
+  routable: boolean;
+  /** Accepted a TCP connection at the last probe; null when not probed yet (or not routable). */
+  reachable: boolean | null;
+  /** When that probe finished (ISO-8601). */
+  checkedAt: string | null;
+  /** Last request this proxy forwarded to the service since it started (ISO-8601). */
+  lastVisited: string | null;
+}
+
+/** The stable JSON shape of a deployment, shared by the API, the live feed and the dashboard. */
+export interface DeploymentView {
+  name: string;
+  /** Raw git branch, as registered. */
+  branch: string | null;
+  /** Registration time (ISO-8601), as registered. */
+  created: string | null;
+  defaultService: string;
+  /** `<deployment>.<domain>`: opens the default service. */
+  url: string;
+  /** Last request to any service, by any proxy replica (ISO-8601). */
+  lastVisited: string | null;
+  /** Default service first, then by name. */
+  services: ServiceView[];
+}
+
+export function viewDeployment(d: Deployment, sources: ViewSources, base: LinkBase, domain: string): DeploymentView {
+  const defaultService = d.defaultService ?? sources.defaultService;
   return {
     name: d.name,
     branch: d.branch ?? null,
     created: d.created ?? null,
-    defaultService: d.defaultService ?? fallbackService,
+    defaultService,
     url: deploymentUrl(base, domain, d.name),
+    lastVisited: iso(sources.activity?.lastVisited(d)),
     services: [...d.services.values()]
-      .sort((a, b) => a.name.localeCompare(b.name))
-      .map((s) => ({ name: s.name, url: deploymentUrl(base, domain, d.name, s.name), target: s.target?.address ?? null, routable: s.target !== undefined })),
+      .sort((a, b) => Number(b.name === defaultService) - Number(a.name === defaultService) || a.name.localeCompare(b.name))
+      .map((s) => {
+        const probe = s.target ? sources.reachability?.status(s.target) : undefined;
+        return {
+          name: s.name,
+          url: deploymentUrl(base, domain, d.name, s.name),
+          default: s.name === defaultService,
+          target: s.target?.address ?? null,
+          routable: s.target !== undefined,
+          reachable: probe?.reachable ?? null,
+          checkedAt: iso(probe?.checkedAt),
+          lastVisited: iso(sources.activity?.serviceLastVisited(d.name, s.name)),
+        };
+      }),
   };
 }
 
-/** Newest first, then by name. */
-export function viewDeployments(table: RouteTable, fallbackService: string, base: LinkBase, domain: string): DeploymentView[] {
-  return [...table.deployments.values()]
-    .sort((a, b) => (b.created ?? '').localeCompare(a.created ?? '') || a.name.localeCompare(b.name))
-    .map((d) => viewDeployment(d, fallbackService, base, domain));
+/** Newest first (by created time; deployments without one last), then by name. */
+export function sortNewestFirst(deployments: Iterable<Deployment>): Deployment[] {
+  const keyed = [...deployments].map((d) => ({ d, t: d.created === undefined ? Number.NaN : Date.parse(d.created) }));
+  const time = (t: number): number => (Number.isNaN(t) ? -Infinity : t);
+  return keyed.sort((a, b) => time(b.t) - time(a.t) || (a.d.name < b.d.name ? -1 : a.d.name > b.d.name ? 1 : 0)).map((k) => k.d);
+}
+
+export function viewDeployments(table: RouteTable, sources: ViewSources, base: LinkBase, domain: string): DeploymentView[] {
+  return sortNewestFirst(table.deployments.values()).map((d) => viewDeployment(d, sources, base, domain));
+}
+
+function iso(ms: number | undefined): string | null {
+  return ms === undefined ? null : new Date(ms).toISOString();
 }

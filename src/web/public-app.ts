@@ -1,47 +1,61 @@
 import Fastify, { LogController } from 'fastify';
-import type { FastifyBaseLogger, FastifyInstance, FastifyServerFactory } from 'fastify';
-import escapeHtml from 'escape-html';
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest, FastifyServerFactory } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from '../registry/registry.ts';
 import { normaliseHost } from '../routing/host.ts';
-import { apiRoutes } from './api-routes.ts';
-import { viewDeployments } from './deployments-view.ts';
+import { apiRoutes, deploymentsBody } from './api-routes.ts';
+import type { ViewSources } from './deployments-view.ts';
 import { wantsJson } from './error-page.ts';
 import { linkBase } from './links.ts';
+import { LiveFeed } from './live-feed.ts';
+import type { LiveFeedOptions } from './live-feed.ts';
+import { loadAssets, sendAsset } from './static-assets.ts';
 
 export interface PublicAppOptions {
   readonly registry: Registry;
-  readonly defaultService: string;
+  readonly sources: ViewSources;
+  readonly probe?: LiveFeedOptions['probe'];
   readonly log: Logger;
+  /** Aborted when the server starts shutting down: ends the live streams. */
+  readonly signal: AbortSignal;
   /** Builds the one HTTP server that carries both this app and the proxy. */
   readonly serverFactory: FastifyServerFactory;
 }
 
-/** What the bare base domain serves: the list of deployments and the API. */
+/**
+ * Everything is same-origin and inline-free, so the policy can be strict; links
+ * to deployments are navigations, which it does not restrict.
+ */
+const DASHBOARD_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/** What the bare base domain serves: the dashboard, its live feed and the API. */
 export function createPublicApp(o: PublicAppOptions): FastifyInstance {
   const app = Fastify({ loggerInstance: o.log.child({ listener: 'dashboard' }) as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), serverFactory: o.serverFactory });
-  const linksFor = (req: { raw: Parameters<typeof linkBase>[0] }) => ({ base: linkBase(req.raw), domain: normaliseHost(req.raw.headers.host ?? '') });
-  void app.register(apiRoutes, { registry: o.registry, defaultService: o.defaultService, linksFor });
+  const assets = loadAssets();
+  const index = assets.get('index.html');
+  if (!index) throw new Error('public/index.html is missing from the package');
+  const feed = new LiveFeed({ registry: o.registry, sources: o.sources, probe: o.probe, log: o.log, signal: o.signal });
+  const linksFor = (req: FastifyRequest) => ({ base: linkBase(req.raw), domain: normaliseHost(req.raw.headers.host ?? '') });
+
+  void app.register(apiRoutes, { registry: o.registry, sources: o.sources, linksFor });
   app.get('/', async (req, reply) => {
+    if (wantsJson(req.raw)) {
+      const { base, domain } = linksFor(req);
+      return reply.header('cache-control', 'no-store').send(deploymentsBody(o, base, domain));
+    }
+    void reply.header('content-security-policy', DASHBOARD_CSP).header('referrer-policy', 'no-referrer');
+    return sendAsset(req, reply, index);
+  });
+  app.get<{ Params: { name: string } }>('/assets/:name', async (req, reply) => {
+    const asset = assets.get(req.params.name);
+    if (!asset || req.params.name === 'index.html') return reply.code(404).send({ error: 'not-found', message: 'No such asset.' });
+    return sendAsset(req, reply, asset);
+  });
+  app.get('/favicon.ico', async (_req, reply) => reply.redirect('/assets/favicon.svg', 301));
+  app.get('/api/events', (req, reply) => {
+    reply.hijack();
     const { base, domain } = linksFor(req);
-    const deployments = viewDeployments(o.registry.table, o.defaultService, base, domain);
-    if (wantsJson(req.raw)) return { deployments };
-    const rows = deployments
-      .map(
-        (d) =>
-          `<li><a href="${escapeHtml(d.url)}">${escapeHtml(d.name)}</a>${d.branch ? ` <small>${escapeHtml(d.branch)}</small>` : ''}: ` +
-          d.services.map((s) => (s.routable ? `<a href="${escapeHtml(s.url)}">${escapeHtml(s.name)}</a>` : escapeHtml(s.name))).join(', ') +
-          '</li>',
-      )
-      .join('');
-    return reply
-      .type('text/html; charset=utf-8')
-      .send(
-        `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Deployments · branch-proxy</title></head>` +
-          `<body style="font:16px/1.5 system-ui,sans-serif;max-width:48rem;margin:2rem auto;padding:0 1rem"><h1>Deployments on ${escapeHtml(domain)}</h1>` +
-          (rows === '' ? '<p>No deployments are registered yet.</p>' : `<ul>${rows}</ul>`) +
-          '</body></html>',
-      );
+    feed.attach(req.raw, reply.raw, base, domain);
   });
   return app;
 }

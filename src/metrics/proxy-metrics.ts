@@ -1,0 +1,137 @@
+import { Counter, Gauge, Histogram, Registry as MetricsRegistry, collectDefaultMetrics } from 'prom-client';
+import type { UpstreamErrorKind } from '../proxy/upstream-error.ts';
+import type { Registry } from '../registry/registry.ts';
+import { RequestCounts, UNKNOWN } from './request-counts.ts';
+
+export interface ProxyMetricsOptions {
+  readonly registry: Registry;
+  /** Read at scrape time. */
+  readonly openWebSockets: () => number;
+}
+
+const UPSTREAM_ERROR_KINDS: readonly UpstreamErrorKind[] = ['refused', 'unreachable', 'dns', 'reset', 'timeout', 'other'];
+
+/** Up to the default 30 s upstream timeout, and a little beyond for slow streams. */
+const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+/**
+ * The proxy's Prometheus metrics (documented in docs/dashboard.md), in a
+ * registry of their own: no global state, so several servers can share a process.
+ * Label cardinality is bounded: only deployments and services in the route table
+ * get their own label values, everything else is counted as `(unknown)`, and a
+ * deployment's series go when it leaves the table.
+ */
+export class ProxyMetrics {
+  readonly register = new MetricsRegistry();
+  readonly #counts = new RequestCounts();
+  readonly #duration: Histogram;
+  readonly #upstreamErrors: Counter<'kind'>;
+  readonly #events: Counter;
+  readonly #resyncs: Counter;
+  readonly #registry: Registry;
+  readonly #onDeployment: (name: string) => void;
+  readonly #onResync: () => void;
+
+  constructor(o: ProxyMetricsOptions) {
+    const registers = [this.register];
+    const counts = this.#counts;
+    const table = () => o.registry.table;
+    this.#registry = o.registry;
+    new Counter({
+      name: 'branch_proxy_requests_total',
+      help: 'Requests proxied (or answered with an error page), by deployment, service and status code.',
+      labelNames: ['deployment', 'service', 'code'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const e of counts.entries()) this.inc({ deployment: e.deployment, service: e.service, code: e.code }, e.count);
+      },
+    });
+    this.#duration = new Histogram({
+      name: 'branch_proxy_request_duration_seconds',
+      help: 'Time from receiving a request on the proxy port to the end of its response.',
+      buckets: DURATION_BUCKETS,
+      registers,
+    });
+    this.#upstreamErrors = new Counter({
+      name: 'branch_proxy_upstream_errors_total',
+      help: 'Failures to reach a backend, by kind (refused, unreachable, dns, reset, timeout, other).',
+      labelNames: ['kind'] as const,
+      registers,
+    });
+    for (const kind of UPSTREAM_ERROR_KINDS) this.#upstreamErrors.inc({ kind }, 0);
+    new Gauge({
+      name: 'branch_proxy_websockets_open',
+      help: 'WebSocket connections currently forwarded.',
+      registers,
+      collect() {
+        this.set(o.openWebSockets());
+      },
+    });
+    new Gauge({
+      name: 'branch_proxy_routes',
+      help: 'Routable services (deployment/service pairs with an ip and a port) in the route table.',
+      registers,
+      collect() {
+        this.set(table().routeCount);
+      },
+    });
+    new Gauge({
+      name: 'branch_proxy_registry_connected',
+      help: '1 while the etcd watch is connected, 0 while the proxy serves its last table without etcd.',
+      registers,
+      collect() {
+        this.set(o.registry.connected ? 1 : 0);
+      },
+    });
+    this.#events = new Counter({
+      name: 'branch_proxy_registry_events_total',
+      help: 'Deployment changes applied to the route table (one per registry key changed, and one per deployment on a resync).',
+      registers,
+    });
+    this.#resyncs = new Counter({
+      name: 'branch_proxy_registry_resyncs_total',
+      help: 'Full snapshot loads from etcd: the first one at start, then one after each watch failure or reconnect.',
+      registers,
+    });
+    collectDefaultMetrics({ register: this.register });
+
+    this.#onDeployment = (name) => {
+      this.#events.inc();
+      const d = table().deployments.get(name);
+      counts.drop(name, d?.services);
+    };
+    this.#onResync = () => {
+      this.#resyncs.inc();
+      for (const name of [...counts.deployments()]) if (name !== UNKNOWN && !table().deployments.has(name)) counts.drop(name);
+    };
+    o.registry.on('deployment', this.#onDeployment);
+    o.registry.on('resync', this.#onResync);
+  }
+
+  /**
+   * Counts one finished request. `deployment` and `service` are what the table
+   * matched; either may be undefined (unknown deployment, unknown service).
+   */
+  request(deployment: string | undefined, service: string | undefined, code: number, seconds: number): void {
+    // A deployment removed while its request was in flight must not come back as a label.
+    const known = deployment !== undefined && this.#registry.table.deployments.has(deployment);
+    this.#counts.add(known ? deployment : UNKNOWN, known && service !== undefined ? service : UNKNOWN, code);
+    this.#duration.observe(seconds);
+  }
+
+  upstreamError(kind: UpstreamErrorKind): void {
+    this.#upstreamErrors.inc({ kind });
+  }
+
+  /** Prometheus text exposition of every metric. */
+  async text(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.register.contentType, body: await this.register.metrics() };
+  }
+
+  close(): void {
+    this.#registry.off('deployment', this.#onDeployment);
+    this.#registry.off('resync', this.#onResync);
+    this.register.clear();
+  }
+}
