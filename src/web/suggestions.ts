@@ -58,8 +58,11 @@ export function suggestDeployments(label: string, deployments: Iterable<Deployme
       scored.push({ suggestion, score: best.score, created: d.created === undefined ? 0 : Date.parse(d.created) || 0 });
     }
   }
+  scored.sort((a, b) => a.score - b.score || b.created - a.created);
+  // A close match makes the far-fetched ones noise.
+  const worst = (scored[0]?.score ?? 0) + 1;
   return scored
-    .sort((a, b) => a.score - b.score || b.created - a.created)
+    .filter((s) => s.score <= worst)
     .slice(0, limit)
     .map((s) => s.suggestion);
 }
@@ -73,8 +76,17 @@ function nameScore(asked: string, name: string): number | undefined {
     const d = distance(asked, name);
     if (d <= typos) return d;
   }
+  if (swapsTwoLetters(asked, name)) return 1;
   if (asked.length >= 3 && name.startsWith(asked)) return 1.5;
   if (asked.length >= 4 && name.includes(asked)) return 2.5;
   if (name.length >= 4 && asked.startsWith(name)) return 2;
   return undefined;
+}
+
+/** `mian` for `main`: the commonest typo, which Levenshtein counts as two edits. */
+function swapsTwoLetters(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let i = 0;
+  while (i < a.length && a[i] === b[i]) i++;
+  return i < a.length - 1 && a[i] === b[i + 1] && a[i + 1] === b[i] && a.slice(i + 2) === b.slice(i + 2);
 }

@@ -1,0 +1,64 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Target } from '../../../src/routing/route-table.ts';
+import { viewDeployment, viewDeployments } from '../../../src/web/deployments-view.ts';
+import { tableOf } from './table-fixture.ts';
+
+const base = { scheme: 'https', port: ':8443' };
+
+describe('deployment views (the API shape)', () => {
+  test('newest first; deployments without a created time last, by name', () => {
+    const t = tableOf({
+      old: { created: '2026-01-01T00:00:00Z', services: { web: 1 } },
+      zeta: { services: { web: 1 } },
+      alpha: { services: { web: 1 } },
+      // An offset that sorts wrong as a string: 2026-01-02T01:00:00Z.
+      offset: { created: '2026-01-02T02:00:00+01:00', services: { web: 1 } },
+      new: { created: '2026-01-02T00:30:00Z', services: { web: 1 } },
+    });
+    assert.deepEqual(
+      viewDeployments(t, { defaultService: 'web' }, base, 'dev.example.com').map((d) => d.name),
+      ['offset', 'new', 'old', 'alpha', 'zeta'],
+    );
+  });
+
+  test('every documented field, default service first, links in the visitor scheme and port', () => {
+    const t = tableOf({
+      'feature-x': { branch: 'feature/X', created: '2026-01-01T00:00:00Z', default: 'web', lastRequest: '2026-01-03T00:00:00.000Z', services: { api: 9001, web: 9000, half: 'no-port' } },
+    });
+    const d = t.deployments.get('feature-x')!;
+    const view = viewDeployment(
+      d,
+      {
+        defaultService: 'ignored',
+        activity: { lastVisited: () => Date.parse('2026-01-04T00:00:00Z'), serviceLastVisited: (_d, s) => (s === 'api' ? Date.parse('2026-01-04T00:00:00Z') : undefined) },
+        reachability: { status: (target: Target) => (target.port === 9000 ? { reachable: true, checkedAt: Date.parse('2026-01-05T00:00:00Z') } : { reachable: false, checkedAt: 0 }) },
+      },
+      base,
+      'dev.example.com',
+    );
+    assert.deepEqual(view, {
+      name: 'feature-x',
+      branch: 'feature/X',
+      created: '2026-01-01T00:00:00Z',
+      defaultService: 'web',
+      url: 'https://feature-x.dev.example.com:8443',
+      lastVisited: '2026-01-04T00:00:00.000Z',
+      services: [
+        { name: 'web', url: 'https://feature-x-web.dev.example.com:8443', default: true, target: '127.0.0.1:9000', routable: true, reachable: true, checkedAt: '2026-01-05T00:00:00.000Z', lastVisited: null },
+        { name: 'api', url: 'https://feature-x-api.dev.example.com:8443', default: false, target: '127.0.0.1:9001', routable: true, reachable: false, checkedAt: '1970-01-01T00:00:00.000Z', lastVisited: '2026-01-04T00:00:00.000Z' },
+        { name: 'half', url: 'https://feature-x-half.dev.example.com:8443', default: false, target: null, routable: false, reachable: null, checkedAt: null, lastVisited: null },
+      ],
+    });
+  });
+
+  test('without activity or probes the fields are null', () => {
+    const t = tableOf({ main: { services: { web: 1 } } });
+    const view = viewDeployment(t.deployments.get('main')!, { defaultService: 'web' }, { scheme: 'http', port: '' }, 'dev.localhost');
+    assert.equal(view.lastVisited, null);
+    assert.equal(view.branch, null);
+    assert.equal(view.created, null);
+    assert.equal(view.url, 'http://main.dev.localhost');
+    assert.deepEqual([view.services[0]!.reachable, view.services[0]!.checkedAt, view.services[0]!.default], [null, null, true]);
+  });
+});
