@@ -2,7 +2,12 @@
 import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
 import { ConfigError } from '../config/config-error.ts';
+import { registerDeregister } from './deregister.ts';
+import { registerLs } from './ls.ts';
+import { registerPrune } from './prune.ts';
+import { registerRegister } from './register.ts';
 import { registerServe } from './serve.ts';
+import { registerUrl } from './url.ts';
 import { UsageError } from './usage-error.ts';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -14,6 +19,11 @@ const program = new Command('branch-proxy')
   .exitOverride();
 
 registerServe(program);
+registerRegister(program);
+registerUrl(program);
+registerLs(program);
+registerDeregister(program);
+registerPrune(program);
 
 try {
   await program.parseAsync(process.argv);

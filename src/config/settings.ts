@@ -7,6 +7,8 @@ export interface Setting {
   readonly env: string;
   readonly description: string;
   readonly default: string;
+  /** A flag named otherwise than after the variable (`BASE_DOMAIN` <-> `--domain` for `url`). */
+  readonly flag?: string;
 }
 
 export const ETCD_SETTINGS = [
@@ -29,10 +31,17 @@ export const SERVE_SETTINGS = [
   { env: 'LOG_LEVEL', default: 'info', description: 'fatal, error, warn, info, debug, trace or silent' },
 ] as const satisfies readonly Setting[];
 
+/** How `url` spells a deployment's address: `<scheme>://<deployment>[-<service>].<domain>[:<port>]/`. */
+export const URL_SETTINGS = [
+  { env: 'BASE_DOMAIN', flag: '--domain', default: 'dev.localhost', description: 'base domain of the URL (the first one, when a comma-separated list)' },
+  { env: 'URL_SCHEME', flag: '--scheme', default: 'http', description: 'http or https' },
+  { env: 'URL_PORT', default: '', description: "port the proxy is reached on; empty for the scheme's default" },
+] as const satisfies readonly Setting[];
+
 export type SettingName<S extends readonly Setting[]> = S[number]['env'];
 export type SettingValues<S extends readonly Setting[]> = Record<SettingName<S>, string>;
 
 /** `ETCD_ENDPOINTS` -> `--etcd-endpoints` */
 export function flagOf(setting: Setting): string {
-  return `--${setting.env.toLowerCase().replaceAll('_', '-')}`;
+  return setting.flag ?? `--${setting.env.toLowerCase().replaceAll('_', '-')}`;
 }

@@ -1,0 +1,25 @@
+import parseDuration from 'parse-duration';
+import type { DeploymentSummary } from './deployment-summary.ts';
+
+/** A duration such as `7d`, `12h`, `30m` or `1h30m`, in milliseconds; undefined when it is not one. */
+export function parseAge(text: string): number | undefined {
+  // A bare number would silently mean milliseconds: too easy to get wrong for a command that deletes.
+  if (/^\s*[\d.]+\s*$/.test(text)) return undefined;
+  const ms = parseDuration(text);
+  return ms !== null && Number.isFinite(ms) && ms > 0 ? ms : undefined;
+}
+
+export interface PrunePlan {
+  readonly remove: readonly DeploymentSummary[];
+  /** Deployments with no (valid) `created` key: their age is unknown, so they are kept. */
+  readonly undated: readonly DeploymentSummary[];
+}
+
+/** Deployments whose `created` is more than `maxAgeMs` before `now`. */
+export function planPrune(deployments: readonly DeploymentSummary[], maxAgeMs: number, now: number): PrunePlan {
+  const cutoff = now - maxAgeMs;
+  return {
+    remove: deployments.filter((d) => d.created !== undefined && Date.parse(d.created) < cutoff),
+    undated: deployments.filter((d) => d.created === undefined),
+  };
+}
