@@ -67,6 +67,7 @@ export class EtcdSource {
     const prefix = Buffer.from(this.registry.prefix);
     const rangeEnd = prefixEnd(prefix);
     const next = new RouteTable();
+    const started = performance.now();
     let key = prefix;
     let revision = 0;
     for (;;) {
@@ -77,7 +78,7 @@ export class EtcdSource {
       if (!page.more || !last) break;
       key = Buffer.concat([last.key, Buffer.from([0])]);
     }
-    this.registry.replace(next, revision);
+    this.registry.replace(next, revision, Math.round(performance.now() - started));
     return revision;
   }
 

@@ -74,24 +74,29 @@ export class Registry extends EventEmitter<RegistryEvents> {
     for (const kv of kvs) this.#put(into, kv.key, kv.value);
   }
 
-  /** Makes a fully loaded snapshot at `revision` the live table. */
-  replace(next: RouteTable, revision: number): void {
+  /** Makes a fully loaded snapshot at `revision` the live table; `loadMs` is how long reading it took. */
+  replace(next: RouteTable, revision: number, loadMs?: number): void {
     const changes = diffRoutes(this.#table, next);
     const touched = new Set([...this.#table.deployments.keys(), ...next.deployments.keys()]);
     this.#table = next;
     this.#revision = revision;
     this.#ready = true;
-    this.log.info({ revision, routes: next.routeCount, deployments: next.deployments.size, changed: changes.length }, 'registry snapshot loaded');
+    this.log.info({ revision, routes: next.routeCount, deployments: next.deployments.size, changed: changes.length, ms: loadMs }, 'registry snapshot loaded');
     for (const change of changes) this.#announce(change);
     this.emit('resync');
     for (const name of touched) this.emit('deployment', name);
   }
 
-  /** Applies watch events in order, skipping any the table already reflects. */
+  /**
+   * Applies watch events in order, skipping any the table already reflects.
+   * One transaction writes several keys at the same revision, so the floor is
+   * the revision before this batch, not the last event's.
+   */
   apply(events: readonly RegistryEvent[]): void {
+    const applied = this.#revision;
     for (const event of events) {
-      if (event.revision <= this.#revision) continue;
-      this.#revision = event.revision;
+      if (event.revision <= applied) continue;
+      if (event.revision > this.#revision) this.#revision = event.revision;
       const key = event.key.toString('utf8');
       let deployment: string | undefined;
       let change: RouteChange | undefined;

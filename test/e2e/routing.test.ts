@@ -54,6 +54,14 @@ describe('routing through a live etcd watch', () => {
     assert.deepEqual(logged.map((l) => l.msg), ['route added', 'route removed']);
   });
 
+  test('regression: keys written in one transaction (same revision) are all applied', async () => {
+    await etcd.client
+      .if(serviceKey(P, 'txn', 'web', 'ip'), 'Create', '==', 0)
+      .then(etcd.client.put(serviceKey(P, 'txn', 'web', 'ip')).value('127.0.0.1'), etcd.client.put(serviceKey(P, 'txn', 'web', 'port')).value(String(web.port)))
+      .commit();
+    await waitStatus('txn.dev.localhost', 200);
+  });
+
   test('the bare deployment opens its default service, and /default overrides it', async () => {
     await register('main', 'web', web.port);
     await register('main', 'api', api.port);
