@@ -85,6 +85,12 @@ export function dependencyProblems(doc: ComposeDoc): string[] {
   return problems;
 }
 
+/** A `CMD` healthcheck's argv (`test: ["CMD", "node", "-e", ...]`), for running it outside Docker. */
+export function healthcheckArgv(service: Service): string[] | undefined {
+  const test = record(service.healthcheck).test;
+  return Array.isArray(test) && test[0] === 'CMD' ? test.slice(1).map(String) : undefined;
+}
+
 export function healthcheckProblems(doc: ComposeDoc): string[] {
   const own = builtImages(doc);
   const problems: string[] = [];

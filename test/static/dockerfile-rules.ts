@@ -186,3 +186,12 @@ export function contextProblems(context: BuildContext, repoDir: string, packageF
 export function parseDockerfile(text: string): Dockerfile {
   return DockerfileParser.parse(text);
 }
+
+/** The exec-form command of the final stage's HEALTHCHECK (`CMD ["node", "-e", ...]`), for running it outside Docker. */
+export function healthcheckArgv(dockerfile: Dockerfile): string[] | undefined {
+  const check = finalStage(dockerfile).filter((i) => i.getKeyword() === 'HEALTHCHECK').at(-1);
+  const json = /CMD\s+(\[[\s\S]*\])\s*$/.exec(check?.getArgumentsContent() ?? '')?.[1];
+  if (json === undefined) return undefined;
+  const argv: unknown = JSON.parse(json);
+  return Array.isArray(argv) ? argv.map(String) : undefined;
+}

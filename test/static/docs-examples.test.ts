@@ -32,23 +32,27 @@ function cliInvocations(text: string): { command: string; flags: string[]; line:
   return found;
 }
 
-const helpCache = new Map<string, string>();
-function helpOf(command: string): string {
-  let help = helpCache.get(command);
-  if (help === undefined) {
+const helpCache = new Map<string, { help: string; error?: string }>();
+/** `branch-proxy <command> --help`, run from the sources; `error` when the command is unknown or the CLI does not start. */
+function helpOf(command: string): { help: string; error?: string } {
+  let result = helpCache.get(command);
+  if (result === undefined) {
     const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', command, '--help'], { cwd: repo, encoding: 'utf8', timeout: 30_000 });
-    help = run.status === 0 ? run.stdout : '';
-    helpCache.set(command, help);
+    const firstError = run.stderr.split('\n').find((l) => l.trim() !== '') ?? `exit ${run.status}`;
+    // For an unknown command commander prints the program's help instead of the command's.
+    if (run.status === 0) result = run.stdout.startsWith(`Usage: branch-proxy ${command} `) ? { help: run.stdout } : { help: '', error: `branch-proxy has no command "${command}"` };
+    else result = { help: '', error: `\`branch-proxy ${command} --help\` failed: ${firstError}` };
+    helpCache.set(command, result);
   }
-  return help;
+  return result;
 }
 
 function cliProblems(label: string, text: string): string[] {
   const problems: string[] = [];
   for (const { command, flags, line } of cliInvocations(text)) {
-    const help = helpOf(command);
-    if (help === '') {
-      problems.push(`${label}: \`${line}\`: branch-proxy has no command "${command}"`);
+    const { help, error } = helpOf(command);
+    if (error !== undefined) {
+      problems.push(`${label}: \`${line}\`: ${error}`);
       continue;
     }
     for (const flag of flags) {
