@@ -7,7 +7,7 @@ import { ActivityWriter } from './activity/activity-writer.ts';
 import type { ServeConfig } from './config/serve-config.ts';
 import { ProxyMetrics } from './metrics/proxy-metrics.ts';
 import { observeRequests } from './metrics/request-observer.ts';
-import { createHttpProxyForwarder } from './proxy/http-proxy-forwarder.ts';
+import { createForwarder } from './proxy/forwarder.ts';
 import { createProxyHandler } from './proxy/proxy-handler.ts';
 import { createEtcdClient } from './registry/etcd-client.ts';
 import { EtcdSource } from './registry/etcd-source.ts';
@@ -33,7 +33,7 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
   const stopSource = new AbortController();
   const sourceDone = source.run(stopSource.signal);
 
-  const forwarder = createHttpProxyForwarder({ upstreamTimeoutMs: config.upstreamTimeoutMs });
+  const forwarder = createForwarder({ upstreamTimeoutMs: config.upstreamTimeoutMs });
   // Dashboard, activity and metrics: they read the registry and stop before it does.
   const stopWeb = new AbortController();
   const metrics = new ProxyMetrics({ registry, openWebSockets: () => forwarder.openWebSockets });
@@ -99,7 +99,7 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
       const grace = setTimeout(() => publicServer.closeAllConnections(), config.shutdownGraceMs);
       await closed;
       clearTimeout(grace);
-      forwarder.close();
+      await forwarder.close();
       await publicApp.close();
       await adminApp.close();
       await Promise.all([activityDone, probeDone]);

@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Target } from '../routing/route-table.ts';
+import { createHttpForwarder } from './http-forwarder.ts';
+import { createWebSocketForwarder } from './websocket-forwarder.ts';
 
 /**
  * Called at most once when forwarding fails. `responded` tells whether the
@@ -9,11 +11,28 @@ import type { Target } from '../routing/route-table.ts';
  */
 export type ForwardErrorHandler = (err: Error, responded: boolean) => void;
 
-/** Moves one request (or WebSocket) to a backend. The engine behind it is replaceable. */
+/** Moves one request (or WebSocket) to a backend. The engines behind it are replaceable. */
 export interface Forwarder {
   web(req: IncomingMessage, res: ServerResponse, target: Target, onError: ForwardErrorHandler): void;
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, target: Target, onError: ForwardErrorHandler): void;
-  /** Open WebSocket pairs; for metrics and shutdown. */
+  /** Open WebSocket pairs; for metrics. */
   readonly openWebSockets: number;
-  close(): void;
+  close(): Promise<void>;
+}
+
+/** Plain HTTP through undici (the fast path), WebSocket upgrades through http-proxy-3. */
+export function createForwarder(options: { upstreamTimeoutMs: number }): Forwarder {
+  const http = createHttpForwarder(options);
+  const ws = createWebSocketForwarder();
+  return {
+    web: http.web,
+    upgrade: ws.upgrade,
+    get openWebSockets() {
+      return ws.open;
+    },
+    async close() {
+      ws.close();
+      await http.close();
+    },
+  };
 }

@@ -1,12 +1,3 @@
-/** Raised by the forwarder when a backend sends no response headers in time. */
-export class UpstreamTimeoutError extends Error {
-  readonly code = 'UPSTREAM_TIMEOUT';
-  constructor(readonly timeoutMs: number) {
-    super(`no response headers within ${timeoutMs} ms`);
-    this.name = 'UpstreamTimeoutError';
-  }
-}
-
 export type UpstreamErrorKind = 'refused' | 'unreachable' | 'dns' | 'reset' | 'timeout' | 'other';
 
 export interface UpstreamFailure {
@@ -20,10 +11,11 @@ export interface UpstreamFailure {
 export function classifyUpstreamError(err: unknown): UpstreamFailure {
   const code = (err as { code?: unknown } | null)?.code;
   switch (code) {
-    case 'UPSTREAM_TIMEOUT':
-      return { status: 504, kind: 'timeout', reason: (err as Error).message };
+    case 'UND_ERR_HEADERS_TIMEOUT':
+      return { status: 504, kind: 'timeout', reason: 'the backend sent no response headers within UPSTREAM_TIMEOUT_MS' };
+    case 'UND_ERR_CONNECT_TIMEOUT':
     case 'ETIMEDOUT':
-      return { status: 504, kind: 'timeout', reason: 'connection to the backend timed out' };
+      return { status: 504, kind: 'timeout', reason: 'connecting to the backend timed out' };
     case 'ECONNREFUSED':
       return { status: 502, kind: 'refused', reason: 'the backend refused the connection (nothing listens on that port)' };
     case 'EHOSTUNREACH':
@@ -35,6 +27,7 @@ export function classifyUpstreamError(err: unknown): UpstreamFailure {
       return { status: 502, kind: 'dns', reason: 'the backend host name does not resolve' };
     case 'ECONNRESET':
     case 'EPIPE':
+    case 'UND_ERR_SOCKET':
       return { status: 502, kind: 'reset', reason: 'the backend closed the connection before answering' };
     default:
       return { status: 502, kind: 'other', reason: 'the backend could not be reached' };

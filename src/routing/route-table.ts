@@ -1,11 +1,12 @@
 import { isIP } from 'node:net';
 import type { DeploymentField, KeyRef } from '../registry/keys.ts';
 
-/** Where a routable service lives. `address` is the printable `host:port` form. */
+/** Where a routable service lives. `address` is the printable `host:port` form, `origin` its `http://` URL. */
 export interface Target {
   readonly host: string;
   readonly port: number;
   readonly address: string;
+  readonly origin: string;
 }
 
 export interface Service {
@@ -162,7 +163,8 @@ export class RouteTable {
 }
 
 export function makeTarget(host: string, port: number): Target {
-  return { host, port, address: isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}` };
+  const address = isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
+  return { host, port, address, origin: `http://${address}` };
 }
 
 function sameTarget(a: Target | undefined, b: Target | undefined): boolean {

@@ -162,6 +162,26 @@ describe('routing through a live etcd watch', () => {
     assert.notEqual(seen.headers.connection, 'close');
   });
 
+  test('spoofed X-Forwarded-Proto/Host are replaced and X-Forwarded-For is appended to', async () => {
+    const reply = await request(proxy.port, 'main-web.dev.localhost', '/echo', {
+      headers: { 'x-forwarded-for': '203.0.113.9', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.example.com' },
+    });
+    const seen = reply.json<{ headers: Record<string, string> }>().headers;
+    assert.equal(seen['x-forwarded-for'], '203.0.113.9, 127.0.0.1');
+    assert.equal(seen['x-forwarded-proto'], 'http');
+    assert.equal(seen['x-forwarded-host'], 'main-web.dev.localhost');
+  });
+
+  test('HEAD, absolute-form request targets and Expect: 100-continue uploads', async () => {
+    const head = await request(proxy.port, 'main-web.dev.localhost', '/echo', { method: 'HEAD' });
+    assert.equal(head.status, 200);
+    assert.equal(head.body, '');
+    const absolute = await request(proxy.port, 'main-web.dev.localhost', 'http://main-web.dev.localhost/echo?abs=1');
+    assert.equal(absolute.json().url, '/echo?abs=1');
+    const upload = await request(proxy.port, 'main-web.dev.localhost', '/upload', { method: 'PUT', headers: { expect: '100-continue', 'content-length': '5' }, body: 'hello' });
+    assert.deepEqual(upload.json(), { bytes: 5 });
+  });
+
   test('uploads and large bodies stream through', async () => {
     const body = Buffer.alloc(3 * 1024 * 1024, 'y');
     const up = await request(proxy.port, 'main-web.dev.localhost', '/upload', { method: 'POST', body });

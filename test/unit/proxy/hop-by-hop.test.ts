@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { stripHopByHop } from '../../../src/proxy/hop-by-hop.ts';
-import { classifyUpstreamError, UpstreamTimeoutError } from '../../../src/proxy/upstream-error.ts';
+import { classifyUpstreamError } from '../../../src/proxy/upstream-error.ts';
 
 describe('stripHopByHop', () => {
   test('removes hop-by-hop headers and those named in Connection', () => {
@@ -24,7 +24,9 @@ describe('classifyUpstreamError', () => {
     assert.equal(classifyUpstreamError(err('ECONNREFUSED')).status, 502);
     assert.equal(classifyUpstreamError(err('ECONNRESET')).kind, 'reset');
     assert.equal(classifyUpstreamError(err('ENOTFOUND')).kind, 'dns');
-    assert.equal(classifyUpstreamError(new UpstreamTimeoutError(100)).status, 504);
+    assert.equal(classifyUpstreamError(err('UND_ERR_HEADERS_TIMEOUT')).status, 504);
+    assert.equal(classifyUpstreamError(err('UND_ERR_CONNECT_TIMEOUT')).kind, 'timeout');
+    assert.equal(classifyUpstreamError(err('UND_ERR_SOCKET')).kind, 'reset');
     assert.equal(classifyUpstreamError(new Error('weird')).status, 502);
     assert.equal(classifyUpstreamError(null).kind, 'other');
   });

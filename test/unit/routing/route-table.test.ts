@@ -17,7 +17,7 @@ describe('RouteTable', () => {
     assert.equal(t.set({ deployment: 'main', service: 'web', field: 'ip' }, '10.0.0.1'), undefined);
     assert.equal(t.resolve('main', 'web').kind, 'unknown-service');
     const change = t.set({ deployment: 'main', service: 'web', field: 'port' }, 8080);
-    assert.deepEqual(change, { deployment: 'main', service: 'web', type: 'added', target: { host: '10.0.0.1', port: 8080, address: '10.0.0.1:8080' } });
+    assert.deepEqual(change, { deployment: 'main', service: 'web', type: 'added', target: { host: '10.0.0.1', port: 8080, address: '10.0.0.1:8080', origin: 'http://10.0.0.1:8080' } });
     assert.equal(t.routeCount, 1);
     const r = t.resolve('main', 'web');
     assert.equal(r.kind, 'route');

@@ -1,0 +1,124 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
+import { Agent } from 'undici';
+import type { Dispatcher } from 'undici';
+import type { Target } from '../routing/route-table.ts';
+import type { ForwardErrorHandler } from './forwarder.ts';
+import { stripHopByHop } from './hop-by-hop.ts';
+
+export interface HttpForwarderOptions {
+  /** Connecting, and then waiting for response headers, each get this long. */
+  readonly upstreamTimeoutMs: number;
+}
+
+export interface HttpForwarder {
+  web(req: IncomingMessage, res: ServerResponse, target: Target, onError: ForwardErrorHandler): void;
+  close(): Promise<void>;
+}
+
+/**
+ * Plain HTTP forwarding through undici's connection pools, with its low-level
+ * dispatch API: no intermediate streams, one small handler object per request.
+ * Measured about twice the throughput of http-proxy-3 at half the CPU per
+ * request (docs/benchmarks.md). Bodies stream both ways with backpressure; the
+ * header timeout never cuts a streamed body (bodyTimeout 0).
+ */
+export function createHttpForwarder(options: HttpForwarderOptions): HttpForwarder {
+  const agent = new Agent({
+    headersTimeout: options.upstreamTimeoutMs,
+    bodyTimeout: 0,
+    connect: { timeout: options.upstreamTimeoutMs },
+    keepAliveTimeout: 30_000,
+  });
+  return {
+    web(req, res, target, onError) {
+      const headers = req.headers;
+      // A request has a body when it says so; GET/HEAD without one must not wait for it.
+      const hasBody = headers['content-length'] !== undefined ? headers['content-length'] !== '0' : headers['transfer-encoding'] !== undefined;
+      stripHopByHop(headers);
+      // Node's server has already answered `Expect: 100-continue`; undici refuses the header.
+      if (headers.expect !== undefined) delete headers.expect;
+      addForwardedHeaders(req, headers);
+      const handler = new ResponseRelay(res, onError);
+      res.once('close', () => handler.clientClosed());
+      agent.dispatch(
+        { origin: target.origin, path: originForm(req.url), method: req.method ?? 'GET', headers, body: hasBody ? req : null },
+        handler,
+      );
+    },
+    close: () => agent.close(),
+  };
+}
+
+/** Streams one upstream response into the client's response. */
+class ResponseRelay implements Dispatcher.DispatchHandler {
+  #controller: Dispatcher.DispatchController | undefined;
+  #resume: (() => void) | undefined;
+
+  readonly #res: ServerResponse;
+  // Not `onError`: that name belongs to undici's legacy handler interface.
+  readonly #onFailure: ForwardErrorHandler;
+
+  constructor(res: ServerResponse, onFailure: ForwardErrorHandler) {
+    this.#res = res;
+    this.#onFailure = onFailure;
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller;
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
+    // 1xx informational responses (103 Early Hints) are not relayed.
+    if (statusCode < 200 || this.#res.destroyed) return;
+    stripHopByHop(headers);
+    this.#res.writeHead(statusCode, statusMessage || undefined, headers);
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.#res.write(chunk)) return;
+    controller.pause();
+    this.#resume ??= () => this.#controller?.resume();
+    this.#res.once('drain', this.#resume);
+  }
+
+  onResponseEnd(): void {
+    this.#res.end();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    // The client left first and we aborted: nothing to tell anyone.
+    if (this.#res.destroyed && this.#controller?.aborted) return;
+    this.#onFailure(err, this.#res.headersSent);
+  }
+
+  /** The client went away before the response finished: stop the upstream request too. */
+  clientClosed(): void {
+    if (!this.#res.writableFinished && this.#controller && !this.#controller.aborted) this.#controller.abort(new Error('client closed the connection'));
+  }
+}
+
+/**
+ * X-Forwarded-For is appended to, as every proxy does. Proto and Host describe
+ * this hop and are overwritten: SECURITY: a client could otherwise make a backend
+ * build links to any host it likes.
+ */
+export function addForwardedHeaders(req: IncomingMessage, headers: IncomingHttpHeaders): void {
+  const remote = req.socket.remoteAddress ?? '';
+  const prior = headers['x-forwarded-for'];
+  headers['x-forwarded-for'] = prior ? `${prior}, ${remote}` : remote;
+  headers['x-forwarded-proto'] = 'encrypted' in req.socket ? 'https' : 'http';
+  headers['x-forwarded-host'] = headers.host;
+}
+
+/** `GET http://host/path` (absolute form) becomes `/path`; undici sends origin form only. */
+function originForm(url: string | undefined): string {
+  if (url === undefined || url === '') return '/';
+  if (url.charCodeAt(0) === 47 /* / */) return url;
+  try {
+    const parsed = new URL(url);
+    return parsed.pathname + parsed.search;
+  } catch {
+    return '/';
+  }
+}

@@ -1,0 +1,49 @@
+import type { ClientRequest, IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { createProxyServer } from 'http-proxy-3';
+import type { Target } from '../routing/route-table.ts';
+import type { ForwardErrorHandler } from './forwarder.ts';
+import { stripHopByHop } from './hop-by-hop.ts';
+import { addForwardedHeaders } from './http-forwarder.ts';
+
+export interface WebSocketForwarder {
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, target: Target, onError: ForwardErrorHandler): void;
+  /** Open WebSocket pairs, for metrics. */
+  readonly open: number;
+  close(): void;
+}
+
+/**
+ * WebSocket upgrades through http-proxy-3, the maintained rewrite of http-proxy.
+ * Every call passes an error callback: without one the library throws and kills
+ * the process.
+ */
+export function createWebSocketForwarder(): WebSocketForwarder {
+  const proxy = createProxyServer({ xfwd: false });
+  const upgraded = new WeakSet<Duplex>();
+  let open = 0;
+
+  proxy.on('proxyReqWs', (proxyReq: ClientRequest, _req: IncomingMessage, socket: Duplex) => {
+    proxyReq.once('upgrade', () => {
+      upgraded.add(socket);
+      open++;
+      socket.once('close', () => open--);
+    });
+  });
+  // Only reached if a call forgot its callback; without a listener http-proxy-3 throws.
+  proxy.on('error', () => undefined);
+
+  return {
+    upgrade(req, socket, head, target, onError) {
+      stripHopByHop(req.headers, { upgrade: true });
+      addForwardedHeaders(req, req.headers);
+      proxy.ws(req, socket, head, { target: { host: target.host, port: target.port } }, (err: Error) => onError(err, upgraded.has(socket)));
+    },
+    get open() {
+      return open;
+    },
+    close() {
+      proxy.close();
+    },
+  };
+}
