@@ -1,0 +1,176 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import WebSocket from 'ws';
+import { deploymentKey, serviceKey } from '../../src/registry/keys.ts';
+import type { Backend } from '../helpers/backend.ts';
+import { startBackend } from '../helpers/backend.ts';
+import type { EtcdServer } from '../helpers/etcd.ts';
+import { startEtcd } from '../helpers/etcd.ts';
+import { request } from '../helpers/http.ts';
+import type { TestProxy } from '../helpers/proxy.ts';
+import { startProxy } from '../helpers/proxy.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+const P = '/deployment/';
+
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+interface Exposition {
+  types: Map<string, string>;
+  help: Map<string, string>;
+  samples: Sample[];
+}
+
+/** A strict reader of the Prometheus text format (0.0.4): every line must be a comment or a sample. */
+function parseExposition(text: string): Exposition {
+  const types = new Map<string, string>();
+  const help = new Map<string, string>();
+  const samples: Sample[] = [];
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    let m = /^# (HELP|TYPE) ([a-zA-Z_:][a-zA-Z0-9_:]*) (.*)$/.exec(line);
+    if (m) {
+      (m[1] === 'HELP' ? help : types).set(m[2]!, m[3]!);
+      continue;
+    }
+    m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)(?: -?\d+)?$/.exec(line);
+    assert.ok(m, `not a valid exposition line: ${line}`);
+    const labels: Record<string, string> = {};
+    const rest = (m[2] ?? '').replace(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)",?/g, (_all, k: string, v: string) => {
+      labels[k] = v.replace(/\\(.)/g, (_x, c: string) => (c === 'n' ? '\n' : c));
+      return '';
+    });
+    assert.equal(rest, '', `bad labels in: ${line}`);
+    // prom-client writes NaN as `Nan`; Prometheus parses floats with Go's ParseFloat, which takes any case.
+    const value = Number(m[3] === '+Inf' ? Infinity : m[3] === '-Inf' ? -Infinity : m[3]);
+    assert.ok(!Number.isNaN(value) || /^nan$/i.test(m[3]!), `bad value in: ${line}`);
+    samples.push({ name: m[1]!, labels, value });
+  }
+  return { types, help, samples };
+}
+
+function value(e: Exposition, name: string, labels: Record<string, string> = {}): number | undefined {
+  return e.samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
+}
+
+const DOCUMENTED: Record<string, string> = {
+  branch_proxy_requests_total: 'counter',
+  branch_proxy_request_duration_seconds: 'histogram',
+  branch_proxy_upstream_errors_total: 'counter',
+  branch_proxy_websockets_open: 'gauge',
+  branch_proxy_routes: 'gauge',
+  branch_proxy_registry_connected: 'gauge',
+  branch_proxy_registry_events_total: 'counter',
+  branch_proxy_registry_resyncs_total: 'counter',
+};
+
+describe('GET /metrics (admin port)', () => {
+  let etcd: EtcdServer;
+  let backend: Backend;
+  let proxy: TestProxy;
+  const scrape = async (): Promise<Exposition> => {
+    const res = await fetch(`http://127.0.0.1:${proxy.adminPort}/metrics`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+    return parseExposition(await res.text());
+  };
+  const register = async (deployment: string, service: string, port: number): Promise<void> => {
+    await etcd.client.put(serviceKey(P, deployment, service, 'ip')).value('127.0.0.1');
+    await etcd.client.put(serviceKey(P, deployment, service, 'port')).value(String(port));
+  };
+
+  before(async () => {
+    etcd = await startEtcd();
+    backend = await startBackend('b');
+    await register('main', 'web', backend.port);
+    await register('main', 'down', 1);
+    await etcd.client.put(deploymentKey(P, 'main', 'created')).value('2026-01-01T00:00:00Z');
+    proxy = await startProxy(etcd.endpoint, { LOG_LEVEL: 'warn' });
+    await waitFor('snapshot', () => (proxy.registry.ready ? true : undefined));
+  });
+  after(async () => {
+    await proxy?.close();
+    await backend?.close();
+    await etcd?.destroy();
+  });
+
+  test('parses as Prometheus text with every documented name, type and help, plus process metrics', async () => {
+    const e = await scrape();
+    for (const [name, type] of Object.entries(DOCUMENTED)) {
+      assert.equal(e.types.get(name), type, `${name} is a ${type}`);
+      assert.ok(e.help.get(name), `${name} has help`);
+    }
+    for (const name of ['process_cpu_user_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes']) {
+      assert.ok(e.types.has(name), `default metric ${name}`);
+    }
+    const ours = [...e.types.keys()].filter((n) => n.startsWith('branch_proxy_'));
+    assert.deepEqual(ours.sort(), Object.keys(DOCUMENTED).sort(), 'exactly the documented names');
+    assert.equal(value(e, 'branch_proxy_routes'), 2);
+    assert.equal(value(e, 'branch_proxy_registry_connected'), 1);
+    assert.ok((value(e, 'branch_proxy_registry_resyncs_total') ?? 0) >= 1, 'the first snapshot counts');
+    assert.equal(value(e, 'branch_proxy_upstream_errors_total', { kind: 'refused' }), 0, 'every kind is there from the start');
+  });
+
+  test('requests, durations and upstream errors move with traffic', async () => {
+    const before = await scrape();
+    const ok = (b: Exposition) => value(b, 'branch_proxy_requests_total', { deployment: 'main', service: 'web', code: '200' }) ?? 0;
+    for (let i = 0; i < 3; i++) assert.equal((await request(proxy.port, 'main.dev.localhost', '/echo')).status, 200);
+    assert.equal((await request(proxy.port, 'main-down.dev.localhost', '/')).status, 502);
+    const after = await scrape();
+    assert.equal(ok(after) - ok(before), 3);
+    assert.equal(value(after, 'branch_proxy_requests_total', { deployment: 'main', service: 'down', code: '502' }), 1);
+    assert.equal(value(after, 'branch_proxy_upstream_errors_total', { kind: 'refused' }), 1);
+    const count = (b: Exposition) => value(b, 'branch_proxy_request_duration_seconds_count') ?? 0;
+    assert.equal(count(after) - count(before), 4);
+    assert.equal(value(after, 'branch_proxy_request_duration_seconds_bucket', { le: '+Inf' }), count(after));
+  });
+
+  test('label cardinality stays bounded: unknown hosts and services share one label value', async () => {
+    for (let i = 0; i < 25; i++) await request(proxy.port, `random-${i}.dev.localhost`, '/');
+    for (let i = 0; i < 5; i++) await request(proxy.port, `main-nosuch${i}.dev.localhost`, '/');
+    await request(proxy.port, 'elsewhere.example.org', '/');
+    const e = await scrape();
+    const series = e.samples.filter((s) => s.name === 'branch_proxy_requests_total');
+    assert.deepEqual([...new Set(series.map((s) => s.labels.deployment))].sort(), ['(unknown)', 'main']);
+    assert.equal(value(e, 'branch_proxy_requests_total', { deployment: '(unknown)', service: '(unknown)', code: '404' }), 25);
+    assert.equal(value(e, 'branch_proxy_requests_total', { deployment: 'main', service: '(unknown)', code: '404' }), 5);
+    assert.equal(value(e, 'branch_proxy_requests_total', { deployment: '(unknown)', service: '(unknown)', code: '421' }), 1);
+  });
+
+  test('a deployment that leaves the table takes its series with it; routes and registry events follow etcd', async () => {
+    const before = await scrape();
+    await register('temp', 'web', backend.port);
+    await waitFor('route', () => (proxy.registry.table.routeCount === 3 ? true : undefined));
+    await request(proxy.port, 'temp.dev.localhost', '/echo');
+    const during = await scrape();
+    assert.equal(value(during, 'branch_proxy_routes'), 3);
+    assert.equal(value(during, 'branch_proxy_requests_total', { deployment: 'temp', service: 'web', code: '200' }), 1);
+    assert.ok((value(during, 'branch_proxy_registry_events_total') ?? 0) >= (value(before, 'branch_proxy_registry_events_total') ?? 0) + 2);
+    await etcd.client.delete().prefix(`${P}temp/`);
+    await waitFor('removal', () => (proxy.registry.table.deployments.has('temp') ? undefined : true));
+    const after = await scrape();
+    assert.equal(value(after, 'branch_proxy_routes'), 2);
+    assert.equal(after.samples.filter((s) => s.labels.deployment === 'temp').length, 0);
+  });
+
+  test('branch_proxy_websockets_open counts forwarded WebSockets', async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${proxy.port}/`, { headers: { host: 'main.dev.localhost' } });
+    await new Promise((resolve, reject) => ws.once('message', resolve).once('error', reject));
+    await waitFor('gauge at 1', async () => (value(await scrape(), 'branch_proxy_websockets_open') === 1 ? true : undefined));
+    ws.close();
+    await waitFor('gauge at 0', async () => (value(await scrape(), 'branch_proxy_websockets_open') === 0 ? true : undefined));
+  });
+
+  test('branch_proxy_registry_connected drops to 0 while etcd is away; a resync follows its return', async (t) => {
+    const resyncs = value(await scrape(), 'branch_proxy_registry_resyncs_total') ?? 0;
+    await etcd.stop();
+    const { ms } = await waitFor('disconnected', async () => (value(await scrape(), 'branch_proxy_registry_connected') === 0 ? true : undefined), 30_000);
+    t.diagnostic(`registry_connected 0 after ${ms.toFixed(0)} ms`);
+    await etcd.start();
+    await waitFor('reconnected', async () => (value(await scrape(), 'branch_proxy_registry_connected') === 1 ? true : undefined), 30_000);
+    assert.ok((value(await scrape(), 'branch_proxy_registry_resyncs_total') ?? 0) > resyncs);
+  });
+});
