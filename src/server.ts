@@ -7,6 +7,7 @@ import { ActivityWriter } from './activity/activity-writer.ts';
 import type { ServeConfig } from './config/serve-config.ts';
 import { ProxyMetrics } from './metrics/proxy-metrics.ts';
 import { observeRequests } from './metrics/request-observer.ts';
+import { createClientErrorHandler } from './proxy/client-error.ts';
 import { createForwarder } from './proxy/forwarder.ts';
 import { createProxyHandler } from './proxy/proxy-handler.ts';
 import { createEtcdClient } from './registry/etcd-client.ts';
@@ -62,6 +63,7 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
       });
       server = createServer(handler.onRequest);
       server.on('upgrade', handler.onUpgrade);
+      server.on('clientError', createClientErrorHandler(log));
       // fastify does not apply its timeouts to a server from serverFactory.
       server.keepAliveTimeout = 65_000;
       server.headersTimeout = 30_000;

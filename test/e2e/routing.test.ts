@@ -182,6 +182,19 @@ describe('routing through a live etcd watch', () => {
     assert.deepEqual(upload.json(), { bytes: 5 });
   });
 
+  test('malformed requests get the right status and one log line: 431 for oversized headers, 400 for smuggling attempts', async () => {
+    const big = await rawRequest(proxy.port, `GET /echo HTTP/1.1\r\nHost: main-web.dev.localhost\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    assert.match(big, /^HTTP\/1\.1 431 /);
+    const smuggle = await rawRequest(
+      proxy.port,
+      'POST /upload HTTP/1.1\r\nHost: main-web.dev.localhost\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /echo HTTP/1.1\r\nHost: main-web.dev.localhost\r\n\r\n',
+    );
+    assert.match(smuggle, /^HTTP\/1\.1 400 /);
+    assert.doesNotMatch(smuggle, /"backend"/, 'the smuggled request never reached the backend');
+    const logged = proxy.logs.filter((l) => l.msg === 'rejected malformed request').map((l) => l.status);
+    assert.deepEqual(logged, [431, 400]);
+  });
+
   test('uploads and large bodies stream through', async () => {
     const body = Buffer.alloc(3 * 1024 * 1024, 'y');
     const up = await request(proxy.port, 'main-web.dev.localhost', '/upload', { method: 'POST', body });
