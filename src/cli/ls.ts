@@ -9,7 +9,7 @@ import { addSettingOptions, settingValues } from './settings-options.ts';
 export function registerLs(program: Command): void {
   const command = program
     .command('ls')
-    .description('List deployments: name, git branch, created/age and services with their targets.')
+    .description('List deployments: name, git branch, created/age, last visit and services with their targets.')
     .option('--json', 'print a JSON array instead of a table');
   addSettingOptions(command, ETCD_SETTINGS).action(async () => {
     const etcd = loadEtcdConfig(settingValues(command, ETCD_SETTINGS));
@@ -25,12 +25,13 @@ export function registerLs(program: Command): void {
 function table(deployments: readonly DeploymentSummary[], now: number, prefix: string): string {
   if (deployments.length === 0) return `no deployments under ${prefix}\n`;
   const rows = [
-    ['DEPLOYMENT', 'BRANCH', 'CREATED', 'AGE', 'SERVICES'],
+    ['DEPLOYMENT', 'BRANCH', 'CREATED', 'AGE', 'LAST VISITED', 'SERVICES'],
     ...deployments.map((d) => [
       d.deployment,
       d.branch ?? '-',
       d.created ?? '-',
       d.created ? formatAge(now - Date.parse(d.created)) : '-',
+      d.lastRequest ? `${formatAge(now - Date.parse(d.lastRequest))} ago` : 'never',
       d.services.length === 0
         ? '(none running)'
         : d.services.map((s) => `${s.service}${s.service === d.default ? '*' : ''} ${s.target ?? '(incomplete)'}`).join(', '),

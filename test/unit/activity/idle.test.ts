@@ -1,24 +1,12 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatAgo, idleDeployments, isIdle, lastActivity, parseDuration } from '../../../src/activity/idle.ts';
+import { idleDeployments, isIdle, lastActivity } from '../../../src/activity/idle.ts';
 import { tableOf } from '../web/table-fixture.ts';
 
 const DAY = 86_400_000;
 const NOW = Date.parse('2026-02-01T00:00:00Z');
 
 describe('idle deployments (prune --idle-for)', () => {
-  test('parseDuration', () => {
-    assert.equal(parseDuration('30s'), 30_000);
-    assert.equal(parseDuration('90m'), 90 * 60_000);
-    assert.equal(parseDuration('12h'), 12 * 3_600_000);
-    assert.equal(parseDuration('7d'), 7 * DAY);
-    assert.equal(parseDuration('2w'), 14 * DAY);
-    assert.equal(parseDuration('1d12h'), 1.5 * DAY);
-    assert.equal(parseDuration('1.5h'), 90 * 60_000);
-    assert.equal(parseDuration(' 7D '), 7 * DAY);
-    for (const bad of ['', '7', 'd', '-1d', '7 days', '0d', '1y']) assert.equal(parseDuration(bad), undefined, bad);
-  });
-
   test('last activity is the last request, or the registration when never opened', () => {
     assert.equal(lastActivity({ created: '2026-01-01T00:00:00Z' }), Date.parse('2026-01-01T00:00:00Z'));
     assert.equal(lastActivity({ created: '2026-01-01T00:00:00Z', lastRequest: '2026-01-20T00:00:00Z' }), Date.parse('2026-01-20T00:00:00Z'));
@@ -45,14 +33,5 @@ describe('idle deployments (prune --idle-for)', () => {
       idleDeployments(t.deployments.values(), 7 * DAY, NOW).map((d) => d.name),
       ['staler', 'stale'],
     );
-  });
-
-  test('formatAgo', () => {
-    assert.equal(formatAgo(NOW - 10_000, NOW), 'just now');
-    assert.equal(formatAgo(NOW - 5 * 60_000, NOW), '5 minutes ago');
-    assert.equal(formatAgo(NOW - 3_600_000, NOW), '1 hour ago');
-    assert.equal(formatAgo(NOW - 3 * DAY, NOW), '3 days ago');
-    assert.equal(formatAgo(NOW - 21 * DAY, NOW), '3 weeks ago');
-    assert.equal(formatAgo(NOW + 5000, NOW), 'just now', 'clock skew is not the future');
   });
 });
