@@ -104,7 +104,7 @@ describe('k8s-free-compose.yml demo, run as processes', () => {
 
   const hostOf = (demo: DemoRegistration, deployment: string): string => `${deployment}-${demo.service}.dev.localhost`;
 
-  test('every demo service registers itself and answers through the proxy as its deployment and service', async () => {
+  test('every demo service registers itself and answers through the proxy as its deployment and service', async (t) => {
     assert.equal(demos.length, 4);
     for (const demo of demos) {
       const deployment = deploymentOf(demo.branch);
@@ -117,7 +117,7 @@ describe('k8s-free-compose.yml demo, run as processes', () => {
         30_000,
       );
       assert.deepEqual([body.deployment, body.service, body.branch], [deployment, demo.service, demo.branch]);
-      console.log(`# ${demo.container}: routed ${Math.round(ms)} ms after the checks began`);
+      t.diagnostic(`${demo.container}: routed ${Math.round(ms)} ms after the checks began`);
     }
   });
 
@@ -145,7 +145,7 @@ describe('k8s-free-compose.yml demo, run as processes', () => {
     assert.notEqual(runHealthcheck(imageCheck, composeAdmin, adminPort, { ADMIN_PORT: String(await freePort()) }), 0, 'Dockerfile HEALTHCHECK with nothing listening');
   });
 
-  test('stopping a demo container (SIGTERM) removes its route at once and exits 0', async () => {
+  test('stopping a demo container (SIGTERM) removes its route at once and exits 0', async (t) => {
     const demo = demos.find((d) => d.container === 'feature-login-api')!;
     const child = children.get(demo.container)!;
     const exited = once(child, 'exit');
@@ -158,7 +158,7 @@ describe('k8s-free-compose.yml demo, run as processes', () => {
       async () => ((await request(proxyPort, hostOf(demo, 'feature-login'), '/', { headers: { accept: 'application/json' } })).status === 404 ? true : undefined),
       5000,
     );
-    console.log(`# feature-login-api: 404 ${Math.round(performance.now() - stoppedAt)} ms after SIGTERM (${Math.round(ms)} ms after exit)`);
+    t.diagnostic(`feature-login-api: 404 ${Math.round(performance.now() - stoppedAt)} ms after SIGTERM (${Math.round(ms)} ms after exit)`);
     const other = await request(proxyPort, 'feature-login-web.dev.localhost', '/', { headers: { accept: 'application/json' } });
     assert.equal(other.status, 200, 'the other service of the deployment stays');
   });
