@@ -1,0 +1,102 @@
+import { writeFileSync } from 'node:fs';
+import escapeHtml from 'escape-html';
+import type { ThroughputRow } from './throughput.ts';
+import type { PropagationResult } from './propagation.ts';
+import type { ChurnResult } from './churn.ts';
+import type { ScaleResult } from './scale.ts';
+
+export interface Results {
+  throughput?: ThroughputRow[];
+  propagation?: PropagationResult;
+  churn?: ChurnResult;
+  scale?: ScaleResult;
+}
+
+const DOCS = new URL('../docs/', import.meta.url);
+const n = (v: number | null | undefined, digits = 0): string => (v === null || v === undefined ? '–' : v.toFixed(digits));
+
+/** docs/benchmarks.json (raw), docs/benchmarks.svg (chart) and docs/benchmarks.md (tables and how to rerun). */
+export function writeReport(results: Results, machine: Record<string, string | number>): void {
+  writeFileSync(new URL('benchmarks.json', DOCS), `${JSON.stringify({ machine, ...results }, null, 2)}\n`);
+  const md: string[] = [
+    '# Benchmarks',
+    '',
+    'Written by `npm run bench -- --write`; numbers are from the run described below, on one machine, with',
+    'the load generator (wrk, one thread), the backends and the proxies sharing its cores. Compare ratios',
+    'measured in the same run, not absolute numbers across machines.',
+    '',
+    ...Object.entries(machine).map(([k, v]) => `- ${k}: \`${v}\``),
+    '',
+  ];
+  if (results.throughput) {
+    writeFileSync(new URL('benchmarks.svg', DOCS), chart(results.throughput));
+    md.push(
+      '## Throughput',
+      '',
+      'Median of the rounds; each round runs every path in turn (interleaved). Access logging is on for',
+      'nginx and branch-proxy. CPU is the proxy process tree\'s user+system time per request.',
+      '',
+      '![requests per second by path](benchmarks.svg)',
+      '',
+      '| backend | conns | path | req/s | × nginx | × direct | p50 ms | p99 ms | CPU µs/req | RSS MiB | errors |',
+      '|---|---|---|---|---|---|---|---|---|---|---|',
+      ...results.throughput.map(
+        (r) => `| ${r.backend} | ${r.connections} | ${r.path} | ${n(r.rps)} | ${n(r.xNginx, 2)} | ${n(r.xDirect, 2)} | ${n(r.p50Ms, 2)} | ${n(r.p99Ms, 2)} | ${n(r.cpuUsPerRequest, 1)} | ${n(r.rssMiB)} | ${r.errors} |`,
+      ),
+      '',
+    );
+  }
+  if (results.propagation) {
+    const p = results.propagation;
+    md.push('## Route propagation', '', 'etcd put acknowledged → first 200 through the proxy, for a new deployment.', '', '| samples | median ms | p90 ms | p99 ms | max ms |', '|---|---|---|---|---|', `| ${p.samples} | ${n(p.medianMs, 2)} | ${n(p.p90Ms, 2)} | ${n(p.p99Ms, 2)} | ${n(p.maxMs, 2)} |`, '');
+  }
+  if (results.churn) {
+    const c = results.churn;
+    md.push('## Registry churn under load', '', 'wrk on one unchanged route (32 connections) while other routes are added and removed.', '', '| seconds | route changes | requests | failed | req/s | p99 ms |', '|---|---|---|---|---|---|', `| ${n(c.seconds, 1)} | ${c.changes} | ${c.requests} | ${c.failed} | ${n(c.rps)} | ${n(c.p99Ms, 2)} |`, '');
+  }
+  if (results.scale) {
+    const s = results.scale;
+    md.push(
+      '## Scale',
+      '',
+      '| routes | snapshot load ms | ready after spawn ms | idle RSS MiB | req/s | p99 ms |',
+      '|---|---|---|---|---|---|',
+      ...s.rows.map((r) => `| ${r.routes} | ${n(r.snapshotMs)} | ${n(r.readyMs)} | ${n(r.idleRssMiB, 1)} | ${n(r.rps)} | ${n(r.p99Ms, 2)} |`),
+      '',
+      `Memory per route: ${n(s.bytesPerRoute)} bytes; throughput with many routes / few: ${n(s.rpsRatio, 3)}.`,
+      '',
+    );
+  }
+  md.push('## Rerun', '', '```sh', 'apt-get install -y wrk nginx-light etcd-server   # once', 'npm run bench                # prints the tables', 'npm run bench -- --write     # also rewrites this page', 'npm run bench -- --only throughput --compare before=/path/to/other/checkout   # A/B against another build', '```', '');
+  writeFileSync(new URL('benchmarks.md', DOCS), md.join('\n'));
+}
+
+/** Grouped bars: req/s per path, one group per backend, at the lowest connection count. */
+function chart(rows: ThroughputRow[]): string {
+  const conns = Math.min(...rows.map((r) => r.connections));
+  const picked = rows.filter((r) => r.connections === conns);
+  const backends = [...new Set(picked.map((r) => r.backend))];
+  const paths = [...new Set(picked.map((r) => r.path))];
+  const max = Math.max(...picked.map((r) => r.rps));
+  const barH = 18;
+  const groupH = paths.length * barH + 30;
+  const width = 760;
+  const left = 230;
+  const parts: string[] = [];
+  backends.forEach((backend, g) => {
+    const y0 = 30 + g * groupH;
+    parts.push(`<text x="10" y="${y0 - 8}" font-weight="bold">${escapeHtml(backend)} backend, ${conns} connections</text>`);
+    paths.forEach((path, i) => {
+      const row = picked.find((r) => r.backend === backend && r.path === path);
+      if (!row) return;
+      const w = ((width - left - 90) * row.rps) / max;
+      const y = y0 + i * barH;
+      const colour = path.startsWith('branch-proxy') ? '#0969da' : path === 'direct' ? '#8c959f' : '#bf8700';
+      parts.push(`<text x="${left - 8}" y="${y + 13}" text-anchor="end">${escapeHtml(path)}</text>`);
+      parts.push(`<rect x="${left}" y="${y + 2}" width="${w.toFixed(1)}" height="${barH - 5}" fill="${colour}"/>`);
+      parts.push(`<text x="${(left + w + 6).toFixed(1)}" y="${y + 13}">${Math.round(row.rps)} (${row.xNginx.toFixed(2)}×)</text>`);
+    });
+  });
+  const height = 30 + backends.length * groupH;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="system-ui,sans-serif" font-size="12"><rect width="100%" height="100%" fill="#fff"/>${parts.join('')}</svg>\n`;
+}

@@ -1,0 +1,94 @@
+/**
+ * `npm run bench`: starts etcd, backends, branch-proxy and the reference proxies, runs each
+ * scenario and prints a table. `--write` also stores the results in docs/benchmarks.{json,md,svg}.
+ * Never part of `npm test`; `.ci/run` runs `npm run bench -- --smoke` only to prove it still works.
+ */
+import { parseArgs } from 'node:util';
+import { cpus, totalmem } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { startEtcd } from '../test/helpers/etcd.ts';
+import { throughput } from './throughput.ts';
+import type { ThroughputRow } from './throughput.ts';
+import { writeReport } from './report.ts';
+import { propagation } from './propagation.ts';
+import { scale } from './scale.ts';
+import { churn } from './churn.ts';
+
+const { values } = parseArgs({
+  options: {
+    smoke: { type: 'boolean', default: false },
+    write: { type: 'boolean', default: false },
+    rounds: { type: 'string' },
+    seconds: { type: 'string' },
+    connections: { type: 'string' },
+    only: { type: 'string' },
+    workers: { type: 'string' },
+    compare: { type: 'string', multiple: true, default: [] },
+    routes: { type: 'string' },
+  },
+});
+
+const smoke = values.smoke;
+const only = new Set((values.only ?? (smoke ? 'throughput,propagation' : 'throughput,propagation,churn,scale')).split(','));
+const log = (line: string): void => console.error(`  ${line}`);
+
+const etcd = await startEtcd();
+const results: Record<string, unknown> = {};
+try {
+  if (only.has('throughput')) {
+    console.error('throughput');
+    results.throughput = await throughput(
+      etcd,
+      {
+        rounds: Number(values.rounds ?? (smoke ? 1 : 3)),
+        seconds: Number(values.seconds ?? (smoke ? 1 : 5)),
+        connections: (values.connections ?? (smoke ? '32' : '32,128')).split(',').map(Number),
+        workers: values.workers?.split(',').map(Number),
+        compare: values.compare.map((c) => {
+          const [name, checkout] = c.split('=');
+          return { name: name!, checkout: checkout! };
+        }),
+      },
+      log,
+    );
+    printThroughput(results.throughput as ThroughputRow[]);
+  }
+  if (only.has('propagation')) {
+    console.error('propagation');
+    results.propagation = await propagation(etcd, { samples: smoke ? 5 : 50 }, log);
+    console.log(JSON.stringify({ propagation: results.propagation }));
+  }
+  if (only.has('churn')) {
+    console.error('churn');
+    results.churn = await churn(etcd, { seconds: smoke ? 2 : 15, changesPerSecond: 100 }, log);
+    console.log(JSON.stringify({ churn: results.churn }));
+  }
+  if (only.has('scale')) {
+    console.error('scale');
+    results.scale = await scale(etcd, { routes: Number(values.routes ?? (smoke ? 1000 : 100_000)), seconds: smoke ? 1 : 5 }, log);
+    console.log(JSON.stringify({ scale: results.scale }));
+  }
+} finally {
+  await etcd.destroy();
+}
+
+if (values.write) {
+  const machine = {
+    cpus: `${cpus().length} × ${cpus()[0]?.model ?? 'unknown'}`,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    nginx: spawnSync('nginx', ['-v'], { encoding: 'utf8' }).stderr.trim(),
+    date: new Date().toISOString(),
+    command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
+  };
+  writeReport(results, machine);
+  console.error('wrote docs/benchmarks.md, docs/benchmarks.json and docs/benchmarks.svg');
+}
+
+function printThroughput(rows: ThroughputRow[]): void {
+  const fmt = (n: number | null, digits = 0) => (n === null ? '–' : n.toFixed(digits));
+  console.log(['backend', 'conns', 'path', 'req/s', '×nginx', '×direct', 'p50 ms', 'p99 ms', 'CPU µs/req', 'RSS MiB', 'errors'].join('\t'));
+  for (const r of rows) {
+    console.log([r.backend, r.connections, r.path, fmt(r.rps), fmt(r.xNginx, 2), fmt(r.xDirect, 2), fmt(r.p50Ms, 2), fmt(r.p99Ms, 2), fmt(r.cpuUsPerRequest, 1), fmt(r.rssMiB, 0), r.errors].join('\t'));
+  }
+}
