@@ -27,7 +27,7 @@ export function parseCompose(text: string, label: string): LoadedCompose {
 }
 
 /** The "#| " lines of a compose file, uncommented: the commented variant as a file of its own. */
-export function extractVariant(text: string): string {
+function extractVariant(text: string): string {
   return text
     .split('\n')
     .filter((line) => VARIANT_LINE.test(line))
@@ -35,12 +35,7 @@ export function extractVariant(text: string): string {
     .join('\n');
 }
 
-export function loadComposeFile(path: string): { main: LoadedCompose; variant: LoadedCompose; variantText: string } {
+export function loadComposeFile(path: string): { main: LoadedCompose; variant: LoadedCompose } {
   const text = readFileSync(path, 'utf8');
-  const variantText = extractVariant(text);
-  return {
-    main: parseCompose(text, path),
-    variant: parseCompose(variantText, `${path} (commented "#| " variant)`),
-    variantText,
-  };
+  return { main: parseCompose(text, path), variant: parseCompose(extractVariant(text), `${path} (commented "#| " variant)`) };
 }

@@ -16,7 +16,7 @@ type Service = Record<string, unknown>;
 const settingDefault = (env: string): string => SERVE_SETTINGS.find((s) => s.env === env)?.default ?? '';
 
 /** The command the demo containers run after `register ... --`. */
-export const DEMO_COMMAND = ['node', 'demo/demo-service.mjs'] as const;
+const DEMO_COMMAND = ['node', 'demo/demo-service.mjs'] as const;
 /** Flags a demo's `register` command must give, in this order; `--ttl`/`--health-path` may follow. */
 const DEMO_FLAGS = ['--branch', '--service', '--port', '--ip'] as const;
 const OPTIONAL_DEMO_FLAGS = new Set(['--ttl', '--health-path']);
@@ -32,7 +32,7 @@ export function services(doc: ComposeDoc): Map<string, Service> {
 }
 
 /** `command` as an argv (compose's string form is split on whitespace, as the demo needs no quoting). */
-export function commandOf(service: Service): string[] {
+function commandOf(service: Service): string[] {
   const { command } = service;
   if (Array.isArray(command)) return command.map(String);
   if (typeof command === 'string') return command.trim().split(/\s+/);
@@ -185,6 +185,26 @@ export function imageProblems(doc: ComposeDoc, composeDir: string): string[] {
   return problems;
 }
 
+/** etcd keeps its data on a named volume, or `docker compose down && up` starts from an empty registry. */
+export function etcdProblems(doc: ComposeDoc): string[] {
+  const problems: string[] = [];
+  for (const [name, service] of services(doc)) {
+    if (!/(^|\/)etcd$/.test(String(service.image ?? '').split(/[:@]/)[0] ?? '')) continue;
+    const flag = commandOf(service).find((a) => a.startsWith('--data-dir='))?.slice('--data-dir='.length);
+    const dataDir = flag ?? environmentOf(service).get('ETCD_DATA_DIR');
+    if (dataDir === undefined) {
+      problems.push(`service ${name}: sets no --data-dir / ETCD_DATA_DIR, so etcd writes into the container`);
+      continue;
+    }
+    const mounts = (Array.isArray(service.volumes) ? service.volumes : []).map((m) =>
+      typeof m === 'string' ? { source: m.split(':')[0] ?? '', target: m.split(':')[1] ?? '' } : { source: String(record(m).source ?? ''), target: String(record(m).target ?? '') },
+    );
+    const onVolume = mounts.some((m) => isNamedVolume(m.source) && (dataDir === m.target || dataDir.startsWith(`${m.target.replace(/\/$/, '')}/`)));
+    if (!onVolume) problems.push(`service ${name}: data dir ${dataDir} is not on a named volume`);
+  }
+  return problems;
+}
+
 interface PublishedPort {
   readonly hostIp: string;
   readonly hostPorts: number[];
@@ -192,7 +212,7 @@ interface PublishedPort {
 }
 
 /** Short port syntax: `[ip:]host[-range]:container[/proto]`; long syntax maps; bare container ports publish nothing fixed. */
-export function publishedPorts(service: Service): PublishedPort[] {
+function publishedPorts(service: Service): PublishedPort[] {
   const result: PublishedPort[] = [];
   for (const entry of Array.isArray(service.ports) ? service.ports : []) {
     if (typeof entry === 'object' && entry !== null) {
@@ -334,19 +354,4 @@ export function demoProblems(doc: ComposeDoc, repoDir: string): string[] {
     seen.set(key, container);
   }
   return problems;
-}
-
-/** Every rule, in the order a reader would fix them. */
-export function composeProblems(doc: ComposeDoc, composeDir: string): string[] {
-  return [
-    ...dependencyProblems(doc),
-    ...volumeProblems(doc),
-    ...networkProblems(doc),
-    ...imageProblems(doc, composeDir),
-    ...healthcheckProblems(doc),
-    ...portProblems(doc),
-    ...proxyProblems(doc),
-    ...endpointProblems(doc),
-    ...demoProblems(doc, composeDir),
-  ];
 }

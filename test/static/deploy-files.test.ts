@@ -35,6 +35,7 @@ for (const [variant, file] of [['k8s-free-compose.yml', loaded.main], ['k8s-free
     test('mounts only declared named volumes, and declares none it does not use', () => noProblems(compose.volumeProblems(file.doc)));
     test('joins only declared networks', () => noProblems(compose.networkProblems(file.doc)));
     test('uses only images it builds or pinned external ones (etcd 3.5 or newer)', () => noProblems(compose.imageProblems(file.doc, repo)));
+    test("etcd's data dir is on a named volume", () => noProblems(compose.etcdProblems(file.doc)));
     test('every service has a healthcheck on a port it listens on', () => noProblems(compose.healthcheckProblems(file.doc)));
     test('published host ports are valid and not taken twice', () => noProblems(compose.portProblems(file.doc)));
     test('the proxy serves dev.localhost on host port 80', () => noProblems(compose.proxyProblems(file.doc)));
@@ -94,6 +95,9 @@ describe('the rules catch known mistakes', () => {
     assert.match(compose.imageProblems(doc, repo).join('\n'), /image redis is not built in this file and not pinned/);
     assert.match(compose.imageProblems(doc, repo).join('\n'), /older than etcd 3\.5/);
     assert.equal(compose.healthcheckProblems(doc).length, 2);
+    assert.deepEqual(compose.etcdProblems(broken('services:\n  e:\n    image: quay.io/coreos/etcd:v3.6.1\n    command: [etcd, --data-dir=/data]\n    volumes: [d:/var/lib/etcd]\n')), [
+      'service e: data dir /data is not on a named volume',
+    ]);
   });
 
   test('a demo whose flags, address or environment disagree', () => {
