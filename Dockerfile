@@ -6,8 +6,9 @@
 #   docker run branch-proxy register --branch main --service web --port 3000 -- ...  # any other command
 #
 # The runtime stage holds exactly what `npm pack` ships (package.json "files":
-# dist, public, scripts, README.md) plus production dependencies installed from
-# the lockfile, and the dependency-free demo service used by k8s-free-compose.yml.
+# the compiled dist/, the dashboard's public/, ...) plus production dependencies
+# installed from the lockfile, and the dependency-free demo service that
+# k8s-free-compose.yml runs.
 
 ARG NODE_IMAGE=node:24-alpine
 
