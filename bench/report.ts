@@ -4,12 +4,14 @@ import type { ThroughputRow } from './throughput.ts';
 import type { PropagationResult } from './propagation.ts';
 import type { ChurnResult } from './churn.ts';
 import type { ScaleResult } from './scale.ts';
+import type { StreamRow } from './streams.ts';
 
 export interface Results {
   throughput?: ThroughputRow[];
   propagation?: PropagationResult;
   churn?: ChurnResult;
   scale?: ScaleResult;
+  streams?: StreamRow[];
 }
 
 const DOCS = new URL('../docs/', import.meta.url);
@@ -64,6 +66,18 @@ export function writeReport(results: Results, machine: Record<string, string | n
       ...s.rows.map((r) => `| ${r.routes} | ${n(r.snapshotMs)} | ${n(r.readyMs)} | ${n(r.idleRssMiB, 1)} | ${n(r.rps)} | ${n(r.p99Ms, 2)} |`),
       '',
       `Memory per route: ${n(s.bytesPerRoute)} bytes; throughput with many routes / few: ${n(s.rpsRatio, 3)}.`,
+      '',
+    );
+  }
+  if (results.streams) {
+    md.push(
+      '## WebSockets and large bodies',
+      '',
+      '16 WebSocket connections each echoing 128-byte messages one at a time; one large download and upload.',
+      '',
+      '| path | WebSocket round trips/s | download MiB/s | upload MiB/s |',
+      '|---|---|---|---|',
+      ...results.streams.map((r) => `| ${r.path} | ${n(r.wsMessagesPerSecond)} | ${n(r.downloadMiBps)} | ${n(r.uploadMiBps)} |`),
       '',
     );
   }

@@ -13,6 +13,7 @@ import { writeReport } from './report.ts';
 import { propagation } from './propagation.ts';
 import { scale } from './scale.ts';
 import { churn } from './churn.ts';
+import { streams } from './streams.ts';
 
 const { values } = parseArgs({
   options: {
@@ -29,7 +30,7 @@ const { values } = parseArgs({
 });
 
 const smoke = values.smoke;
-const only = new Set((values.only ?? (smoke ? 'throughput,propagation' : 'throughput,propagation,churn,scale')).split(','));
+const only = new Set((values.only ?? (smoke ? 'throughput,propagation,churn,scale,streams' : 'throughput,propagation,churn,scale,streams')).split(','));
 const log = (line: string): void => console.error(`  ${line}`);
 
 const etcd = await startEtcd();
@@ -67,6 +68,11 @@ try {
     console.error('scale');
     results.scale = await scale(etcd, { routes: Number(values.routes ?? (smoke ? 1000 : 100_000)), seconds: smoke ? 1 : 5 }, log);
     console.log(JSON.stringify({ scale: results.scale }));
+  }
+  if (only.has('streams')) {
+    console.error('streams');
+    results.streams = await streams(etcd, { rounds: smoke ? 1 : 3, seconds: smoke ? 1 : 3, mib: smoke ? 16 : 256 }, log);
+    console.log(JSON.stringify({ streams: results.streams }));
   }
 } finally {
   await etcd.destroy();

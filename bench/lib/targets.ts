@@ -81,11 +81,13 @@ export async function startNginxProxy(routes: Record<string, number>): Promise<R
       ([host, backendPort], i) =>
         `  upstream u${i} { server 127.0.0.1:${backendPort}; keepalive 256; }\n` +
         `  server { listen 127.0.0.1:${port}; server_name ${host};\n` +
-        `    location / { proxy_pass http://u${i}; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_set_header Host $host;\n` +
+        `    location / { proxy_pass http://u${i}; proxy_http_version 1.1; proxy_set_header Connection $connection_upgrade; proxy_set_header Upgrade $http_upgrade; proxy_set_header Host $host;\n` +
         `      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for; proxy_set_header X-Forwarded-Proto $scheme; proxy_set_header X-Forwarded-Host $host; } }`,
     )
     .join('\n');
-  return nginx('nginx-proxy', port, `  access_log ${join(dir, 'nginx-access.log')};\n${servers}`, 'auto');
+  // Keep-alive upstreams want an empty Connection header; WebSocket upgrades want "upgrade".
+  const upgradeMap = '  map $http_upgrade $connection_upgrade { default upgrade; "" ""; }';
+  return nginx('nginx-proxy', port, `  access_log ${join(dir, 'nginx-access.log')};\n${upgradeMap}\n${servers}`, 'auto');
 }
 
 /** configurable-http-proxy (JupyterHub's Node proxy) with host-based routes. */
