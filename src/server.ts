@@ -1,6 +1,7 @@
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import type { Logger } from 'pino';
 import { ActivityTracker } from './activity/activity-tracker.ts';
 import { ActivityWriter } from './activity/activity-writer.ts';
@@ -13,6 +14,7 @@ import { createProxyHandler } from './proxy/proxy-handler.ts';
 import { createEtcdClient } from './registry/etcd-client.ts';
 import { EtcdSource } from './registry/etcd-source.ts';
 import { Registry } from './registry/registry.ts';
+import { createBackendPolicy } from './routing/backend-policy.ts';
 import { createHostMatcher } from './routing/host.ts';
 import { createAdminApp } from './web/admin-app.ts';
 import { createPublicApp } from './web/public-app.ts';
@@ -29,12 +31,14 @@ export interface RunningServer {
 /** Wires etcd -> registry -> route table -> proxy, and starts both listeners. */
 export async function startServer(config: ServeConfig, log: Logger): Promise<RunningServer> {
   const etcd = createEtcdClient(config.etcd);
-  const registry = new Registry(config.etcd.prefix, log);
+  const ownPorts = new Set<number>();
+  const policy = createBackendPolicy({ allow: config.backendAllow, ownPorts, localAddresses: localAddresses() });
+  const registry = new Registry(config.etcd.prefix, log, policy);
   const source = new EtcdSource(etcd, registry, log);
   const stopSource = new AbortController();
   const sourceDone = source.run(stopSource.signal);
 
-  const forwarder = createForwarder({ upstreamTimeoutMs: config.upstreamTimeoutMs });
+  const forwarder = createForwarder({ upstreamTimeoutMs: config.upstreamTimeoutMs, policy });
   // Dashboard, activity and metrics: they read the registry and stop before it does.
   const stopWeb = new AbortController();
   const metrics = new ProxyMetrics({ registry, openWebSockets: () => forwarder.openWebSockets });
@@ -86,6 +90,7 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
   });
   await adminApp.listen({ port: config.adminPort, host: config.adminHost ?? '::' });
   const adminPort = (adminApp.server.address() as AddressInfo).port;
+  ownPorts.add(publicPort).add(adminPort);
 
   log.info({ config: { ...config, port: publicPort, adminPort } }, 'branch-proxy started');
 
@@ -122,4 +127,9 @@ function listen(server: Server, port: number, host: string | undefined): Promise
       resolve();
     });
   });
+}
+
+/** This machine's interface addresses, so a backend cannot name the proxy by its LAN address either. */
+function localAddresses(): string[] {
+  return Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address.replace(/%.*$/, '')));
 }

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { parseCidr } from '../routing/backend-policy.ts';
 import { ConfigError } from './config-error.ts';
 
 /** One DNS label: what a deployment, service or domain part may be called. */
@@ -80,4 +81,11 @@ export function parseLogLevel(variable: string, raw: string): LogLevel {
   const level = LOG_LEVELS.find((l) => l === raw.toLowerCase());
   if (!level) throw new ConfigError(variable, raw, `one of ${LOG_LEVELS.join(', ')}`);
   return level;
+}
+
+/** `10.0.0.0/8, fd00::/8` -> the list; every entry must be an address or CIDR range. */
+export function parseCidrList(variable: string, raw: string): string[] {
+  const entries = raw.split(',').map((e) => e.trim()).filter((e) => e !== '');
+  if (!entries.every((e) => parseCidr(e) !== undefined)) throw new ConfigError(variable, raw, 'comma-separated CIDR ranges such as 10.0.0.0/8,fd00::/8');
+  return entries;
 }

@@ -3,6 +3,7 @@ import {
   parseDomains,
   parseEndpoints,
   parseListenHost,
+  parseCidrList,
   parseLogLevel,
   parsePort,
   parsePositiveInt,
@@ -26,6 +27,8 @@ export interface ServeConfig {
   readonly adminHost: string | undefined;
   readonly defaultService: string;
   readonly upstreamTimeoutMs: number;
+  /** CIDRs backends must lie in; empty: any address the backend policy does not deny. */
+  readonly backendAllow: readonly string[];
   readonly probeIntervalMs: number;
   readonly activityWriteMs: number;
   readonly shutdownGraceMs: number;
@@ -51,6 +54,7 @@ export function loadServeConfig(v: SettingValues<typeof SERVE_SETTINGS>): ServeC
     adminHost: v.ADMIN_HOST === '' ? host : parseListenHost('ADMIN_HOST', v.ADMIN_HOST),
     defaultService: parseServiceName('DEFAULT_SERVICE', v.DEFAULT_SERVICE),
     upstreamTimeoutMs: parsePositiveInt('UPSTREAM_TIMEOUT_MS', v.UPSTREAM_TIMEOUT_MS, 'milliseconds'),
+    backendAllow: Object.freeze(parseCidrList('BACKEND_ALLOW', v.BACKEND_ALLOW)),
     probeIntervalMs: parsePositiveInt('PROBE_INTERVAL_MS', v.PROBE_INTERVAL_MS, 'milliseconds'),
     activityWriteMs: parsePositiveInt('ACTIVITY_WRITE_MS', v.ACTIVITY_WRITE_MS, 'milliseconds'),
     shutdownGraceMs: parsePositiveInt('SHUTDOWN_GRACE_MS', v.SHUTDOWN_GRACE_MS, 'milliseconds'),

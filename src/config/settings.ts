@@ -25,6 +25,7 @@ export const SERVE_SETTINGS = [
   { env: 'ADMIN_HOST', default: '', description: 'admin listen address; empty uses HOST' },
   { env: 'DEFAULT_SERVICE', default: 'web', description: 'service opened by <deployment>.<domain> when the deployment names no default' },
   { env: 'UPSTREAM_TIMEOUT_MS', default: '30000', description: "time to wait for a backend's response headers; streamed bodies and WebSockets are never cut" },
+  { env: 'BACKEND_ALLOW', default: '', description: 'comma-separated CIDRs backends must lie in; empty allows any address but link-local/metadata ones and the proxy itself' },
   { env: 'PROBE_INTERVAL_MS', default: '15000', description: 'pause between checks that each backend accepts TCP connections (shown on the dashboard)' },
   { env: 'ACTIVITY_WRITE_MS', default: '60000', description: 'how often last-request times go to etcd: at most one write per requested deployment per interval' },
   { env: 'SHUTDOWN_GRACE_MS', default: '10000', description: 'on SIGTERM, time in-flight requests get to finish' },

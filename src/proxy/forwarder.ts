@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { BackendPolicy } from '../routing/backend-policy.ts';
 import type { Target } from '../routing/route-table.ts';
 import { createHttpForwarder } from './http-forwarder.ts';
 import { createWebSocketForwarder } from './websocket-forwarder.ts';
@@ -21,9 +22,9 @@ export interface Forwarder {
 }
 
 /** Plain HTTP through undici (the fast path), WebSocket upgrades through http-proxy-3. */
-export function createForwarder(options: { upstreamTimeoutMs: number }): Forwarder {
+export function createForwarder(options: { upstreamTimeoutMs: number; policy: BackendPolicy }): Forwarder {
   const http = createHttpForwarder(options);
-  const ws = createWebSocketForwarder();
+  const ws = createWebSocketForwarder(options.policy);
   return {
     web: http.web,
     upgrade: ws.upgrade,

@@ -1,14 +1,18 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { IncomingHttpHeaders } from 'node:http';
-import { Agent } from 'undici';
+import { Agent, buildConnector } from 'undici';
 import type { Dispatcher } from 'undici';
+import type { BackendPolicy } from '../routing/backend-policy.ts';
 import type { Target } from '../routing/route-table.ts';
 import type { ForwardErrorHandler } from './forwarder.ts';
 import { stripHopByHop } from './hop-by-hop.ts';
+import { resolveAllowed } from './resolve-allowed.ts';
 
 export interface HttpForwarderOptions {
   /** Connecting, and then waiting for response headers, each get this long. */
   readonly upstreamTimeoutMs: number;
+  /** Checked on every new upstream connection, after resolving the backend's host name. */
+  readonly policy: BackendPolicy;
 }
 
 export interface HttpForwarder {
@@ -24,12 +28,14 @@ export interface HttpForwarder {
  * header timeout never cuts a streamed body (bodyTimeout 0).
  */
 export function createHttpForwarder(options: HttpForwarderOptions): HttpForwarder {
-  const agent = new Agent({
-    headersTimeout: options.upstreamTimeoutMs,
-    bodyTimeout: 0,
-    connect: { timeout: options.upstreamTimeoutMs },
-    keepAliveTimeout: 30_000,
-  });
+  const connectTcp = buildConnector({ timeout: options.upstreamTimeoutMs });
+  const connect: buildConnector.connector = (opts, callback) => {
+    resolveAllowed(opts.hostname, Number(opts.port), options.policy).then(
+      (address) => connectTcp({ ...opts, hostname: address }, callback),
+      (err: Error) => callback(err, null),
+    );
+  };
+  const agent = new Agent({ connect, headersTimeout: options.upstreamTimeoutMs, bodyTimeout: 0, keepAliveTimeout: 30_000 });
   return {
     web(req, res, target, onError) {
       const headers = req.headers;

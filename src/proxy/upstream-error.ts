@@ -1,4 +1,13 @@
-export type UpstreamErrorKind = 'refused' | 'unreachable' | 'dns' | 'reset' | 'timeout' | 'other';
+export type UpstreamErrorKind = 'refused' | 'unreachable' | 'dns' | 'reset' | 'timeout' | 'blocked' | 'other';
+
+/** A backend host name resolved to an address the backend policy denies. */
+export class BackendBlockedError extends Error {
+  readonly code = 'BACKEND_BLOCKED';
+  constructor(readonly address: string, reason: string) {
+    super(`resolves to ${address}: ${reason}`);
+    this.name = 'BackendBlockedError';
+  }
+}
 
 export interface UpstreamFailure {
   readonly status: 502 | 504;
@@ -16,6 +25,8 @@ export function classifyUpstreamError(err: unknown): UpstreamFailure {
     case 'UND_ERR_CONNECT_TIMEOUT':
     case 'ETIMEDOUT':
       return { status: 504, kind: 'timeout', reason: 'connecting to the backend timed out' };
+    case 'BACKEND_BLOCKED':
+      return { status: 502, kind: 'blocked', reason: `the backend address is not allowed (${(err as Error).message})` };
     case 'ECONNREFUSED':
       return { status: 502, kind: 'refused', reason: 'the backend refused the connection (nothing listens on that port)' };
     case 'EHOSTUNREACH':

@@ -1,10 +1,12 @@
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { createProxyServer } from 'http-proxy-3';
+import type { BackendPolicy } from '../routing/backend-policy.ts';
 import type { Target } from '../routing/route-table.ts';
 import type { ForwardErrorHandler } from './forwarder.ts';
 import { stripHopByHop } from './hop-by-hop.ts';
 import { addForwardedHeaders } from './http-forwarder.ts';
+import { resolveAllowed } from './resolve-allowed.ts';
 
 export interface WebSocketForwarder {
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, target: Target, onError: ForwardErrorHandler): void;
@@ -16,9 +18,9 @@ export interface WebSocketForwarder {
 /**
  * WebSocket upgrades through http-proxy-3, the maintained rewrite of http-proxy.
  * Every call passes an error callback: without one the library throws and kills
- * the process.
+ * the process. The backend's address is resolved and checked against the policy first.
  */
-export function createWebSocketForwarder(): WebSocketForwarder {
+export function createWebSocketForwarder(policy: BackendPolicy): WebSocketForwarder {
   const proxy = createProxyServer({ xfwd: false });
   const upgraded = new WeakSet<Duplex>();
   let open = 0;
@@ -37,7 +39,10 @@ export function createWebSocketForwarder(): WebSocketForwarder {
     upgrade(req, socket, head, target, onError) {
       stripHopByHop(req.headers, { upgrade: true });
       addForwardedHeaders(req, req.headers);
-      proxy.ws(req, socket, head, { target: { host: target.host, port: target.port } }, (err: Error) => onError(err, upgraded.has(socket)));
+      resolveAllowed(target.host, target.port, policy).then(
+        (address) => proxy.ws(req, socket, head, { target: { host: address, port: target.port } }, (err: Error) => onError(err, upgraded.has(socket))),
+        (err: Error) => onError(err, false),
+      );
     },
     get open() {
       return open;

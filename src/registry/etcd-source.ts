@@ -3,7 +3,6 @@ import { ExponentialBackoff } from 'cockatiel';
 import type { IBackoff } from 'cockatiel';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { RouteTable } from '../routing/route-table.ts';
 import type { Registry, RegistryEvent } from './registry.ts';
 
 export interface EtcdSourceOptions {
@@ -66,7 +65,7 @@ export class EtcdSource {
   async #loadSnapshot(): Promise<number> {
     const prefix = Buffer.from(this.registry.prefix);
     const rangeEnd = prefixEnd(prefix);
-    const next = new RouteTable();
+    const next = this.registry.newTable();
     const started = performance.now();
     let key = prefix;
     let revision = 0;

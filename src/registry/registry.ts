@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Resolution, RouteChange } from '../routing/route-table.ts';
+import type { BackendPolicy } from '../routing/backend-policy.ts';
 import { RouteTable, diffRoutes } from '../routing/route-table.ts';
 import { decodeEntry, decodeKey } from './codec.ts';
 
@@ -32,7 +33,7 @@ export interface RegistryEvents {
  * half-loaded registry.
  */
 export class Registry extends EventEmitter<RegistryEvents> {
-  #table = new RouteTable();
+  #table: RouteTable;
   #revision = 0;
   #ready = false;
   #connected = false;
@@ -40,8 +41,15 @@ export class Registry extends EventEmitter<RegistryEvents> {
   constructor(
     readonly prefix: string,
     private readonly log: Logger,
+    private readonly policy?: BackendPolicy,
   ) {
     super();
+    this.#table = this.newTable();
+  }
+
+  /** An empty table that applies the same backend policy, for loading a snapshot into. */
+  newTable(): RouteTable {
+    return new RouteTable(this.policy);
   }
 
   get table(): RouteTable {
@@ -116,7 +124,13 @@ export class Registry extends EventEmitter<RegistryEvents> {
 
   #put(table: RouteTable, rawKey: Buffer, value: Buffer, key = rawKey.toString('utf8')): { deployment?: string; change?: RouteChange } {
     const decoded = decodeEntry(this.prefix, key, value);
-    if (decoded.ok) return { deployment: decoded.ref.deployment, change: table.set(decoded.ref, decoded.value) };
+    if (decoded.ok) {
+      const { ref } = decoded;
+      const change = table.set(ref, decoded.value);
+      const blocked = ref.service === undefined ? undefined : table.deployments.get(ref.deployment)?.services.get(ref.service)?.blocked;
+      if (blocked) this.log.warn({ key, deployment: ref.deployment, service: ref.service, reason: blocked }, 'blocked backend not routed');
+      return { deployment: ref.deployment, change };
+    }
     this.log.warn({ key, reason: decoded.reason }, 'ignored registry entry');
     // An invalid value replaces a valid one in etcd, so the old value must go too.
     if (!decoded.ref) return {};

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import type { DeploymentField, KeyRef } from '../registry/keys.ts';
+import type { BackendPolicy } from './backend-policy.ts';
 
 /** Where a routable service lives. `address` is the printable `host:port` form, `origin` its `http://` URL. */
 export interface Target {
@@ -13,8 +14,10 @@ export interface Service {
   readonly name: string;
   readonly ip?: string;
   readonly port?: number;
-  /** Present only when both ip and port are: a partial registration is not routable. */
+  /** Present only when both ip and port are and the backend policy allows them. */
   readonly target?: Target;
+  /** Why a complete registration is not routed (see BackendPolicy). */
+  readonly blocked?: string;
 }
 
 export interface Deployment {
@@ -56,7 +59,12 @@ const META_FIELD = { created: 'created', branch: 'branch', default: 'defaultServ
  */
 export class RouteTable {
   readonly #deployments = new Map<string, MutableDeployment>();
+  readonly #policy: BackendPolicy | undefined;
   #routeCount = 0;
+
+  constructor(policy?: BackendPolicy) {
+    this.#policy = policy;
+  }
 
   get deployments(): ReadonlyMap<string, Deployment> {
     return this.#deployments;
@@ -145,7 +153,13 @@ export class RouteTable {
   }
 
   #retarget(deployment: MutableDeployment, service: MutableService, before: Target | undefined): RouteChange | undefined {
-    const after = service.ip !== undefined && service.port !== undefined ? makeTarget(service.ip, service.port) : undefined;
+    let after: Target | undefined;
+    delete service.blocked;
+    if (service.ip !== undefined && service.port !== undefined) {
+      const blocked = this.#policy?.(service.ip, service.port);
+      if (blocked === undefined) after = makeTarget(service.ip, service.port);
+      else service.blocked = blocked;
+    }
     if (sameTarget(before, after)) return undefined;
     if (after) service.target = after;
     else delete service.target;

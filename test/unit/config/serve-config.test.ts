@@ -39,6 +39,7 @@ describe('loadServeConfig', () => {
       ['UPSTREAM_TIMEOUT_MS', '0'],
       ['LOG_LEVEL', 'loud'],
       ['HOST', 'not a host!'],
+      ['BACKEND_ALLOW', '10.0.0.0/99'],
     ] as const) {
       assert.throws(
         () => load({ [variable]: value }),

@@ -1,0 +1,71 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { serviceKey } from '../../src/registry/keys.ts';
+import type { Backend } from '../helpers/backend.ts';
+import { startBackend } from '../helpers/backend.ts';
+import type { EtcdServer } from '../helpers/etcd.ts';
+import { startEtcd } from '../helpers/etcd.ts';
+import { request } from '../helpers/http.ts';
+import type { TestProxy } from '../helpers/proxy.ts';
+import { startProxy } from '../helpers/proxy.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+const P = '/deployment/';
+
+describe('backend policy: the registry cannot point the proxy at metadata services or at itself', () => {
+  let etcd: EtcdServer;
+  let proxy: TestProxy;
+  let backend: Backend;
+  const register = async (deployment: string, ip: string, port: number) => {
+    await etcd.client.put(serviceKey(P, deployment, 'web', 'ip')).value(ip);
+    await etcd.client.put(serviceKey(P, deployment, 'web', 'port')).value(String(port));
+  };
+  const json = (host: string) => request(proxy.port, host, '/echo', { headers: { accept: 'application/json' } });
+
+  before(async () => {
+    etcd = await startEtcd();
+    backend = await startBackend('ok');
+    proxy = await startProxy(etcd.endpoint);
+  });
+  after(async () => {
+    await proxy.close();
+    await backend.close();
+    await etcd.destroy();
+  });
+
+  test('metadata addresses and the proxy itself are logged and not routed; others are', async () => {
+    await register('metadata', '169.254.169.254', 80);
+    await register('mapped', '::ffff:169.254.169.254', 80);
+    await register('loop', '127.0.0.1', proxy.port);
+    await register('admin', '127.0.0.1', proxy.adminPort);
+    await register('fine', '127.0.0.1', backend.port);
+    await waitFor('fine routed', async () => ((await json('fine.dev.localhost')).status === 200 ? true : undefined));
+    for (const d of ['metadata', 'mapped', 'loop', 'admin']) {
+      const reply = await json(`${d}.dev.localhost`);
+      assert.equal(reply.status, 404, d);
+      assert.equal(reply.json().error, 'unknown-service', d);
+    }
+    const blocked = proxy.logs.filter((l) => l.msg === 'blocked backend not routed').map((l) => l.deployment).sort();
+    assert.deepEqual(blocked, ['admin', 'loop', 'mapped', 'metadata']);
+  });
+
+  test('a host name is checked after resolving it: localhost on the proxy port gets a 502, never a loop', async () => {
+    await register('named-loop', 'localhost', proxy.port);
+    await waitFor('registered', () => (proxy.registry.resolve('named-loop', 'web').kind === 'route' ? true : undefined));
+    const reply = await json('named-loop.dev.localhost');
+    assert.equal(reply.status, 502);
+    assert.match(reply.json().message as string, /not allowed/);
+    assert.ok(proxy.logs.some((l) => l.msg === 'upstream error' && l.deployment === 'named-loop' && l.kind === 'blocked'));
+  });
+
+  test('BACKEND_ALLOW narrows which addresses may be backends', async () => {
+    const narrow = await startProxy(etcd.endpoint, { BACKEND_ALLOW: '10.0.0.0/8' });
+    try {
+      await waitFor('snapshot', () => (narrow.registry.ready ? true : undefined));
+      assert.equal((await request(narrow.port, 'fine.dev.localhost', '/echo')).status, 404);
+      assert.ok(narrow.logs.some((l) => l.msg === 'blocked backend not routed' && l.deployment === 'fine' && /BACKEND_ALLOW/.test(String(l.reason))));
+    } finally {
+      await narrow.close();
+    }
+  });
+});
