@@ -3,9 +3,10 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import type { Logger } from 'pino';
+import { createAccessGate } from './access/access-gate.ts';
 import { ActivityTracker } from './activity/activity-tracker.ts';
 import { ActivityWriter } from './activity/activity-writer.ts';
-import type { ServeConfig } from './config/serve-config.ts';
+import type { AccessConfig, ServeConfig } from './config/serve-config.ts';
 import { ProxyMetrics } from './metrics/proxy-metrics.ts';
 import { observeRequests } from './metrics/request-observer.ts';
 import { createClientErrorHandler } from './proxy/client-error.ts';
@@ -64,6 +65,7 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
         log,
         dashboard,
         observer: observeRequests(metrics, activity),
+        gate: createAccessGate(config.access),
       });
       server = createServer(handler.onRequest);
       server.on('upgrade', handler.onUpgrade);
@@ -92,7 +94,7 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
   const adminPort = (adminApp.server.address() as AddressInfo).port;
   ownPorts.add(publicPort).add(adminPort);
 
-  log.info({ config: { ...config, port: publicPort, adminPort } }, 'branch-proxy started');
+  log.info({ config: { ...config, port: publicPort, adminPort, access: describeAccess(config.access) } }, 'branch-proxy started');
 
   return {
     registry,
@@ -132,4 +134,15 @@ function listen(server: Server, port: number, host: string | undefined): Promise
 /** This machine's interface addresses, so a backend cannot name the proxy by its LAN address either. */
 function localAddresses(): string[] {
   return Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address.replace(/%.*$/, '')));
+}
+
+/** The access settings for the start log line. SECURITY: secrets and password hashes never reach a log. */
+function describeAccess(a: AccessConfig): Record<string, unknown> {
+  return {
+    basicAuthUsers: a.credentials?.size ?? 0,
+    allowCidrs: a.allowCidrs,
+    trustedProxies: a.trustedProxies,
+    token: a.token ? 'set' : 'unset',
+    shareLinks: a.shareSecret ? 'enabled' : 'disabled',
+  };
 }

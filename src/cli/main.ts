@@ -7,6 +7,7 @@ import { registerLs } from './ls.ts';
 import { registerPrune } from './prune.ts';
 import { registerRegister } from './register.ts';
 import { registerServe } from './serve.ts';
+import { registerShare } from './share.ts';
 import { registerUrl } from './url.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -24,6 +25,7 @@ registerUrl(program);
 registerLs(program);
 registerDeregister(program);
 registerPrune(program);
+registerShare(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -41,7 +41,8 @@ export function registerUrl(program: Command): void {
   });
 }
 
-function urlOf(v: SettingValues<typeof URL_SETTINGS>, deployment: string, service: string | undefined): string {
+/** The URL of a deployment (or one service) as the proxy serves it. */
+export function urlOf(v: SettingValues<typeof URL_SETTINGS>, deployment: string, service: string | undefined): string {
   const scheme = v.URL_SCHEME.toLowerCase();
   if (scheme !== 'http' && scheme !== 'https') throw new UsageError(`--scheme must be http or https, got ${JSON.stringify(v.URL_SCHEME)}`);
   const domain = parseDomains('BASE_DOMAIN', v.BASE_DOMAIN)[0]!;

@@ -89,3 +89,10 @@ export function parseCidrList(variable: string, raw: string): string[] {
   if (!entries.every((e) => parseCidr(e) !== undefined)) throw new ConfigError(variable, raw, 'comma-separated CIDR ranges such as 10.0.0.0/8,fd00::/8');
   return entries;
 }
+
+/** A secret from the environment: empty means unset; otherwise it must be long enough to resist guessing. */
+export function parseSecret(variable: string, raw: string, minLength: number): string | undefined {
+  if (raw === '') return undefined;
+  if (raw.length < minLength) throw new ConfigError(variable, '<hidden>', `a secret of at least ${minLength} characters (e.g. \`openssl rand -hex ${minLength}\`)`);
+  return raw;
+}

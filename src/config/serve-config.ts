@@ -1,3 +1,5 @@
+import type { Credentials } from '../access/htpasswd.ts';
+import { loadHtpasswd } from '../access/htpasswd.ts';
 import type { LogLevel } from './parsers.ts';
 import {
   parseDomains,
@@ -5,6 +7,7 @@ import {
   parseListenHost,
   parseCidrList,
   parseLogLevel,
+  parseSecret,
   parsePort,
   parsePositiveInt,
   parsePrefix,
@@ -15,6 +18,15 @@ import type { ETCD_SETTINGS, SERVE_SETTINGS, SettingValues } from './settings.ts
 export interface EtcdConfig {
   readonly endpoints: readonly string[];
   readonly prefix: string;
+}
+
+/** Who may use the public port; everything empty means anyone may (the local demo). */
+export interface AccessConfig {
+  readonly credentials: Credentials | undefined;
+  readonly allowCidrs: readonly string[];
+  readonly trustedProxies: readonly string[];
+  readonly token: string | undefined;
+  readonly shareSecret: string | undefined;
 }
 
 export interface ServeConfig {
@@ -29,6 +41,7 @@ export interface ServeConfig {
   readonly upstreamTimeoutMs: number;
   /** CIDRs backends must lie in; empty: any address the backend policy does not deny. */
   readonly backendAllow: readonly string[];
+  readonly access: AccessConfig;
   readonly probeIntervalMs: number;
   readonly activityWriteMs: number;
   readonly shutdownGraceMs: number;
@@ -55,6 +68,13 @@ export function loadServeConfig(v: SettingValues<typeof SERVE_SETTINGS>): ServeC
     defaultService: parseServiceName('DEFAULT_SERVICE', v.DEFAULT_SERVICE),
     upstreamTimeoutMs: parsePositiveInt('UPSTREAM_TIMEOUT_MS', v.UPSTREAM_TIMEOUT_MS, 'milliseconds'),
     backendAllow: Object.freeze(parseCidrList('BACKEND_ALLOW', v.BACKEND_ALLOW)),
+    access: Object.freeze({
+      credentials: v.AUTH_HTPASSWD === '' ? undefined : loadHtpasswd('AUTH_HTPASSWD', v.AUTH_HTPASSWD),
+      allowCidrs: Object.freeze(parseCidrList('ALLOW_CIDRS', v.ALLOW_CIDRS)),
+      trustedProxies: Object.freeze(parseCidrList('TRUSTED_PROXIES', v.TRUSTED_PROXIES)),
+      token: parseSecret('AUTH_TOKEN', v.AUTH_TOKEN, 16),
+      shareSecret: parseSecret('SHARE_SECRET', v.SHARE_SECRET, 32),
+    }),
     probeIntervalMs: parsePositiveInt('PROBE_INTERVAL_MS', v.PROBE_INTERVAL_MS, 'milliseconds'),
     activityWriteMs: parsePositiveInt('ACTIVITY_WRITE_MS', v.ACTIVITY_WRITE_MS, 'milliseconds'),
     shutdownGraceMs: parsePositiveInt('SHUTDOWN_GRACE_MS', v.SHUTDOWN_GRACE_MS, 'milliseconds'),

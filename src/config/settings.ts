@@ -26,6 +26,11 @@ export const SERVE_SETTINGS = [
   { env: 'DEFAULT_SERVICE', default: 'web', description: 'service opened by <deployment>.<domain> when the deployment names no default' },
   { env: 'UPSTREAM_TIMEOUT_MS', default: '30000', description: "time to wait for a backend's response headers; streamed bodies and WebSockets are never cut" },
   { env: 'BACKEND_ALLOW', default: '', description: 'comma-separated CIDRs backends must lie in; empty allows any address but link-local/metadata ones and the proxy itself' },
+  { env: 'AUTH_HTPASSWD', default: '', description: 'htpasswd file (bcrypt entries, `htpasswd -B`): visitors must log in with HTTP basic auth' },
+  { env: 'ALLOW_CIDRS', default: '', description: 'comma-separated client CIDRs let in without logging in (with AUTH_HTPASSWD) or the only ones let in (without)' },
+  { env: 'TRUSTED_PROXIES', default: '', description: 'comma-separated CIDRs of load balancers whose X-Forwarded-For/-Proto/-Host are believed' },
+  { env: 'AUTH_TOKEN', default: '', description: 'secret that automation sends as the X-Branch-Proxy-Token header instead of logging in (at least 16 characters)' },
+  { env: 'SHARE_SECRET', default: '', description: 'key that signs share links (`branch-proxy share`); at least 32 characters; the same on every replica' },
   { env: 'PROBE_INTERVAL_MS', default: '15000', description: 'pause between checks that each backend accepts TCP connections (shown on the dashboard)' },
   { env: 'ACTIVITY_WRITE_MS', default: '60000', description: 'how often last-request times go to etcd: at most one write per requested deployment per interval' },
   { env: 'SHUTDOWN_GRACE_MS', default: '10000', description: 'on SIGTERM, time in-flight requests get to finish' },
@@ -46,3 +51,9 @@ export type SettingValues<S extends readonly Setting[]> = Record<SettingName<S>,
 export function flagOf(setting: Setting): string {
   return setting.flag ?? `--${setting.env.toLowerCase().replaceAll('_', '-')}`;
 }
+
+/** What `branch-proxy share` needs: the signing key and how links are spelled. */
+export const SHARE_SETTINGS = [
+  { env: 'SHARE_SECRET', default: '', description: 'key that signs share links; the same as the proxy\'s' },
+  ...URL_SETTINGS,
+] as const satisfies readonly Setting[];

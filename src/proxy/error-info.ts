@@ -86,3 +86,9 @@ function serviceLinks(d: Deployment, base: LinkBase, domain: string): Link[] {
 function branchDetail(d: Deployment): { detail?: string } {
   return d.branch !== undefined && d.branch !== d.name ? { detail: `branch ${d.branch}` } : {};
 }
+
+export function accessDeniedInfo(verdict: { status: 401 | 403; message: string }): ErrorInfo {
+  return verdict.status === 401
+    ? { status: 401, error: 'login-required', title: 'Login required', message: verdict.message }
+    : { status: 403, error: 'forbidden', title: 'Forbidden', message: verdict.message };
+}

@@ -47,7 +47,7 @@ export function wantsJson(req: IncomingMessage): boolean {
 }
 
 /** Answers with the error as HTML for browsers, JSON for API clients. Never writes twice. */
-export function sendError(req: IncomingMessage, res: ServerResponse, info: ErrorInfo): void {
+export function sendError(req: IncomingMessage, res: ServerResponse, info: ErrorInfo, extraHeaders?: Readonly<Record<string, string>>): void {
   if (res.headersSent || res.destroyed) {
     res.destroy();
     return;
@@ -62,6 +62,7 @@ export function sendError(req: IncomingMessage, res: ServerResponse, info: Error
     'x-content-type-options': 'nosniff',
     // The page has no script and needs nothing from elsewhere.
     ...(json ? {} : { 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'" }),
+    ...extraHeaders,
   });
   res.end(req.method === 'HEAD' ? undefined : payload);
 }

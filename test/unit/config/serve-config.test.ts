@@ -1,5 +1,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import bcrypt from 'bcryptjs';
 import { ConfigError } from '../../../src/config/config-error.ts';
 import { loadServeConfig } from '../../../src/config/serve-config.ts';
 import { SERVE_SETTINGS } from '../../../src/config/settings.ts';
@@ -47,5 +51,16 @@ describe('loadServeConfig', () => {
         `${variable}=${value}`,
       );
     }
+  });
+
+  test('access settings: secrets must be long and are never echoed; htpasswd must hold bcrypt entries', () => {
+    assert.throws(() => load({ AUTH_TOKEN: 'short' }), (err: unknown) => err instanceof ConfigError && err.variable === 'AUTH_TOKEN' && !err.message.includes('short'));
+    assert.throws(() => load({ SHARE_SECRET: 'x'.repeat(31) }), (err: unknown) => err instanceof ConfigError && err.variable === 'SHARE_SECRET');
+    assert.throws(() => load({ AUTH_HTPASSWD: '/nonexistent/htpasswd' }), (err: unknown) => err instanceof ConfigError && /ENOENT/.test(err.message));
+    const dir = mkdtempSync(join(tmpdir(), 'bp-config-'));
+    writeFileSync(join(dir, 'md5'), 'bob:$apr1$abc$def\n');
+    assert.throws(() => load({ AUTH_HTPASSWD: join(dir, 'md5') }), (err: unknown) => err instanceof ConfigError && /line 1/.test(err.message) && /htpasswd -B/.test(err.message));
+    writeFileSync(join(dir, 'ok'), `alice:${bcrypt.hashSync('pw', 4)}\n`);
+    assert.equal(load({ AUTH_HTPASSWD: join(dir, 'ok'), AUTH_TOKEN: 't'.repeat(16) }).access.credentials?.size, 1);
   });
 });
