@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { createAccessGate } from './access/access-gate.ts';
 import { ActivityTracker } from './activity/activity-tracker.ts';
 import { ActivityWriter } from './activity/activity-writer.ts';
-import type { AccessConfig, ServeConfig } from './config/serve-config.ts';
+import type { AccessConfig, EtcdConfig, ServeConfig } from './config/serve-config.ts';
 import { ProxyMetrics } from './metrics/proxy-metrics.ts';
 import { observeRequests } from './metrics/request-observer.ts';
 import { createClientErrorHandler } from './proxy/client-error.ts';
@@ -94,7 +94,7 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
   const adminPort = (adminApp.server.address() as AddressInfo).port;
   ownPorts.add(publicPort).add(adminPort);
 
-  log.info({ config: { ...config, port: publicPort, adminPort, access: describeAccess(config.access) } }, 'branch-proxy started');
+  log.info({ config: { ...config, port: publicPort, adminPort, etcd: describeEtcd(config.etcd), access: describeAccess(config.access) } }, 'branch-proxy started');
 
   return {
     registry,
@@ -145,4 +145,8 @@ function describeAccess(a: AccessConfig): Record<string, unknown> {
     token: a.token ? 'set' : 'unset',
     shareLinks: a.shareSecret ? 'enabled' : 'disabled',
   };
+}
+
+function describeEtcd(e: EtcdConfig): Record<string, unknown> {
+  return { endpoints: e.endpoints, prefix: e.prefix, tls: e.tls ? (e.tls.cert ? 'client certificate' : 'server verified') : 'off', user: e.auth?.username ?? null };
 }

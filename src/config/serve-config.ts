@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import type { Credentials } from '../access/htpasswd.ts';
+import { ConfigError } from './config-error.ts';
 import { loadHtpasswd } from '../access/htpasswd.ts';
 import type { LogLevel } from './parsers.ts';
 import {
@@ -18,6 +20,9 @@ import type { ETCD_SETTINGS, SERVE_SETTINGS, SettingValues } from './settings.ts
 export interface EtcdConfig {
   readonly endpoints: readonly string[];
   readonly prefix: string;
+  /** PEM contents, read once at start-up. */
+  readonly tls?: { readonly ca?: Buffer; readonly cert?: Buffer; readonly key?: Buffer };
+  readonly auth?: { readonly username: string; readonly password: string };
 }
 
 /** Who may use the public port; everything empty means anyone may (the local demo). */
@@ -49,10 +54,29 @@ export interface ServeConfig {
 }
 
 export function loadEtcdConfig(v: SettingValues<typeof ETCD_SETTINGS>): EtcdConfig {
+  const endpoints = parseEndpoints('ETCD_ENDPOINTS', v.ETCD_ENDPOINTS);
+  const ca = readPem('ETCD_CA_FILE', v.ETCD_CA_FILE);
+  const cert = readPem('ETCD_CERT_FILE', v.ETCD_CERT_FILE);
+  const key = readPem('ETCD_KEY_FILE', v.ETCD_KEY_FILE);
+  if ((cert === undefined) !== (key === undefined)) throw new ConfigError(cert ? 'ETCD_KEY_FILE' : 'ETCD_CERT_FILE', '', 'both ETCD_CERT_FILE and ETCD_KEY_FILE, or neither');
+  const tls = ca ?? cert ? { ca, cert, key } : undefined;
+  if (tls && !endpoints.every((e) => e.startsWith('https://'))) throw new ConfigError('ETCD_ENDPOINTS', v.ETCD_ENDPOINTS, 'https:// URLs when ETCD_CA_FILE or ETCD_CERT_FILE is set');
+  if ((v.ETCD_USERNAME === '') !== (v.ETCD_PASSWORD === '')) throw new ConfigError(v.ETCD_USERNAME ? 'ETCD_PASSWORD' : 'ETCD_USERNAME', '', 'both ETCD_USERNAME and ETCD_PASSWORD, or neither');
   return Object.freeze({
-    endpoints: Object.freeze(parseEndpoints('ETCD_ENDPOINTS', v.ETCD_ENDPOINTS)),
+    endpoints: Object.freeze(endpoints),
     prefix: parsePrefix('REGISTRY_PREFIX', v.REGISTRY_PREFIX),
+    ...(tls ? { tls: Object.freeze(tls) } : {}),
+    ...(v.ETCD_USERNAME ? { auth: Object.freeze({ username: v.ETCD_USERNAME, password: v.ETCD_PASSWORD }) } : {}),
   });
+}
+
+function readPem(variable: string, path: string): Buffer | undefined {
+  if (path === '') return undefined;
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new ConfigError(variable, path, `a readable PEM file (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`);
+  }
 }
 
 /** Validates every setting once, at start-up; throws ConfigError naming the first bad one. */

@@ -14,6 +14,11 @@ export interface Setting {
 export const ETCD_SETTINGS = [
   { env: 'ETCD_ENDPOINTS', default: 'http://127.0.0.1:2379', description: 'comma-separated etcd URLs' },
   { env: 'REGISTRY_PREFIX', default: '/deployment/', description: 'etcd key prefix of the registry' },
+  { env: 'ETCD_CA_FILE', default: '', description: "CA certificate (PEM) that signed etcd's server certificate; endpoints must be https://" },
+  { env: 'ETCD_CERT_FILE', default: '', description: 'client certificate (PEM) for etcd --client-cert-auth, with ETCD_KEY_FILE' },
+  { env: 'ETCD_KEY_FILE', default: '', description: 'private key (PEM) of ETCD_CERT_FILE' },
+  { env: 'ETCD_USERNAME', default: '', description: 'etcd user, when etcd has auth enabled (with ETCD_PASSWORD)' },
+  { env: 'ETCD_PASSWORD', default: '', description: 'password of ETCD_USERNAME' },
 ] as const satisfies readonly Setting[];
 
 export const SERVE_SETTINGS = [

@@ -18,8 +18,11 @@ export interface EtcdClientOptions {
  */
 export function createEtcdClient(config: EtcdConfig, options: EtcdClientOptions = {}): Etcd3 {
   const callTimeoutMs = options.callTimeoutMs ?? 5000;
+  const { tls, auth } = config;
   return new Etcd3({
     hosts: [...config.endpoints],
+    ...(tls ? { credentials: { rootCertificate: tls.ca!, privateKey: tls.key, certChain: tls.cert } } : {}),
+    ...(auth ? { auth: { ...auth, callOptions: () => ({ deadline: Date.now() + callTimeoutMs }) } } : {}),
     dialTimeout: callTimeoutMs,
     grpcOptions: {
       'grpc.keepalive_time_ms': 10_000,

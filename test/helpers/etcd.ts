@@ -1,9 +1,10 @@
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
+import type { Certificates } from './certs.ts';
 import { freePort } from './ports.ts';
 import { waitFor } from './wait.ts';
 
@@ -27,12 +28,22 @@ export function etcdBinary(): string {
   return found;
 }
 
-export async function startEtcd(): Promise<EtcdServer> {
+export interface EtcdOptions {
+  /** Serve https only and require client certificates signed by the same CA. */
+  readonly tls?: Certificates;
+}
+
+export async function startEtcd(options: EtcdOptions = {}): Promise<EtcdServer> {
   const binary = etcdBinary();
   const dir = mkdtempSync(join(tmpdir(), 'branch-proxy-etcd-'));
   const clientPort = await freePort();
   const peerPort = await freePort();
-  const endpoint = `http://127.0.0.1:${clientPort}`;
+  const { tls } = options;
+  const endpoint = `${tls ? 'https' : 'http'}://127.0.0.1:${clientPort}`;
+  const tlsArgs = tls ? ['--cert-file', tls.serverCert, '--key-file', tls.serverKey, '--trusted-ca-file', tls.ca, '--client-cert-auth'] : [];
+  const credentials = tls
+    ? { credentials: { rootCertificate: readFileSync(tls.ca), certChain: readFileSync(tls.clientCert), privateKey: readFileSync(tls.clientKey) } }
+    : {};
   const peer = `http://127.0.0.1:${peerPort}`;
   let child: ChildProcess | undefined;
   let output = '';
@@ -50,12 +61,13 @@ export async function startEtcd(): Promise<EtcdServer> {
         '--initial-advertise-peer-urls', peer,
         '--initial-cluster', `test=${peer}`,
         '--log-level', 'error',
+        ...tlsArgs,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-    const probe = new Etcd3({ hosts: endpoint, dialTimeout: 1000 });
+    const probe = new Etcd3({ hosts: endpoint, dialTimeout: 1000, ...credentials });
     try {
       await waitFor(`etcd at ${endpoint} (output: ${output.slice(-500)})`, async () => {
         if (child?.exitCode !== null) throw new Error(`etcd exited: ${output.slice(-500)}`);
@@ -76,7 +88,7 @@ export async function startEtcd(): Promise<EtcdServer> {
   };
 
   await start();
-  const client = new Etcd3({ hosts: endpoint });
+  const client = new Etcd3({ hosts: endpoint, ...credentials });
   return {
     endpoint,
     client,

@@ -63,4 +63,17 @@ describe('loadServeConfig', () => {
     writeFileSync(join(dir, 'ok'), `alice:${bcrypt.hashSync('pw', 4)}\n`);
     assert.equal(load({ AUTH_HTPASSWD: join(dir, 'ok'), AUTH_TOKEN: 't'.repeat(16) }).access.credentials?.size, 1);
   });
+
+  test('etcd TLS files come in pairs, need https endpoints, and are read at start-up', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bp-etcd-'));
+    writeFileSync(join(dir, 'pem'), '-----BEGIN CERTIFICATE-----\n');
+    const pem = join(dir, 'pem');
+    assert.throws(() => load({ ETCD_CERT_FILE: pem }), (err: unknown) => err instanceof ConfigError && err.variable === 'ETCD_KEY_FILE');
+    assert.throws(() => load({ ETCD_CA_FILE: pem }), (err: unknown) => err instanceof ConfigError && err.variable === 'ETCD_ENDPOINTS' && /https/.test(err.message));
+    assert.throws(() => load({ ETCD_CA_FILE: join(dir, 'missing'), ETCD_ENDPOINTS: 'https://a:2379' }), (err: unknown) => err instanceof ConfigError && err.variable === 'ETCD_CA_FILE');
+    assert.throws(() => load({ ETCD_USERNAME: 'root' }), (err: unknown) => err instanceof ConfigError && err.variable === 'ETCD_PASSWORD');
+    const c = load({ ETCD_CA_FILE: pem, ETCD_ENDPOINTS: 'https://a:2379', ETCD_USERNAME: 'u', ETCD_PASSWORD: 'p' });
+    assert.equal(c.etcd.tls?.ca?.toString(), '-----BEGIN CERTIFICATE-----\n');
+    assert.deepEqual(c.etcd.auth, { username: 'u', password: 'p' });
+  });
 });
