@@ -1,5 +1,7 @@
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import type { Logger } from 'pino';
@@ -11,12 +13,14 @@ import { ProxyMetrics } from './metrics/proxy-metrics.ts';
 import { observeRequests } from './metrics/request-observer.ts';
 import { createClientErrorHandler } from './proxy/client-error.ts';
 import { createForwarder } from './proxy/forwarder.ts';
+import { createHttpsRedirect } from './proxy/https-redirect.ts';
 import { createProxyHandler } from './proxy/proxy-handler.ts';
 import { createEtcdClient } from './registry/etcd-client.ts';
 import { EtcdSource } from './registry/etcd-source.ts';
 import { Registry } from './registry/registry.ts';
 import { createBackendPolicy } from './routing/backend-policy.ts';
 import { createHostMatcher } from './routing/host.ts';
+import { readCertificate, reloadCertificateOnChange } from './tls/certificate-reloader.ts';
 import { createAdminApp } from './web/admin-app.ts';
 import { createPublicApp } from './web/public-app.ts';
 import { TargetProbe } from './web/target-probe.ts';
@@ -25,6 +29,8 @@ export interface RunningServer {
   readonly registry: Registry;
   readonly port: number;
   readonly adminPort: number;
+  /** The plain-HTTP port that redirects to HTTPS, when TLS and HTTP_REDIRECT_PORT are set. */
+  readonly redirectPort: number | undefined;
   /** Stops accepting, lets in-flight requests finish within the grace period, then closes everything. */
   close(): Promise<void>;
 }
@@ -48,7 +54,8 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
   const probe = new TargetProbe(registry, { intervalMs: config.probeIntervalMs });
   const probeDone = probe.run(stopWeb.signal);
   const sources = { defaultService: config.defaultService, activity, reachability: probe };
-  let server: Server | undefined;
+  const matchHost = createHostMatcher(config.domains);
+  let server: Server | HttpsServer | undefined;
   const publicApp = createPublicApp({
     registry,
     sources,
@@ -57,7 +64,7 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
     signal: stopWeb.signal,
     serverFactory: (dashboard) => {
       const handler = createProxyHandler({
-        matchHost: createHostMatcher(config.domains),
+        matchHost,
         domains: config.domains,
         registry,
         forwarder,
@@ -67,7 +74,7 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
         observer: observeRequests(metrics, activity),
         gate: createAccessGate(config.access),
       });
-      server = createServer(handler.onRequest);
+      server = config.tls ? createHttpsServer(readCertificate(config.tls), handler.onRequest) : createServer(handler.onRequest);
       server.on('upgrade', handler.onUpgrade);
       server.on('clientError', createClientErrorHandler(log));
       // fastify does not apply its timeouts to a server from serverFactory.
@@ -82,12 +89,21 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
   await listen(publicServer, config.port, config.host);
 
   const publicPort = (publicServer.address() as AddressInfo).port;
+  let stopCertificateWatch: (() => void) | undefined;
+  let redirectServer: Server | undefined;
+  if (config.tls) {
+    stopCertificateWatch = reloadCertificateOnChange(publicServer as HttpsServer, config.tls, log);
+    if (config.tls.redirectPort !== undefined) {
+      redirectServer = createServer(createHttpsRedirect(matchHost, config.domains, publicPort));
+      await listen(redirectServer, config.tls.redirectPort, config.host);
+    }
+  }
   const adminApp = createAdminApp({
     registry,
     sources,
     metrics: () => metrics.text(),
     primaryDomain: config.domains[0]!,
-    publicLinks: { scheme: 'http', port: publicPort === 80 ? '' : `:${publicPort}` },
+    publicLinks: config.tls ? { scheme: 'https', port: publicPort === 443 ? '' : `:${publicPort}` } : { scheme: 'http', port: publicPort === 80 ? '' : `:${publicPort}` },
     log,
   });
   await adminApp.listen({ port: config.adminPort, host: config.adminHost ?? '::' });
@@ -100,7 +116,11 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
     registry,
     port: publicPort,
     adminPort,
+    redirectPort: redirectServer ? (redirectServer.address() as AddressInfo).port : undefined,
     async close() {
+      stopCertificateWatch?.();
+      redirectServer?.close();
+      redirectServer?.closeAllConnections();
       // Ends the dashboards' event streams (which never finish by themselves) and writes the last activity.
       stopWeb.abort();
       const closed = new Promise<void>((resolve) => publicServer.close(() => resolve()));

@@ -47,6 +47,8 @@ export interface ServeConfig {
   /** CIDRs backends must lie in; empty: any address the backend policy does not deny. */
   readonly backendAllow: readonly string[];
   readonly access: AccessConfig;
+  /** HTTPS on PORT; the files are read again whenever they change. */
+  readonly tls: { readonly certFile: string; readonly keyFile: string; readonly redirectPort: number | undefined } | undefined;
   readonly probeIntervalMs: number;
   readonly activityWriteMs: number;
   readonly shutdownGraceMs: number;
@@ -92,6 +94,7 @@ export function loadServeConfig(v: SettingValues<typeof SERVE_SETTINGS>): ServeC
     defaultService: parseServiceName('DEFAULT_SERVICE', v.DEFAULT_SERVICE),
     upstreamTimeoutMs: parsePositiveInt('UPSTREAM_TIMEOUT_MS', v.UPSTREAM_TIMEOUT_MS, 'milliseconds'),
     backendAllow: Object.freeze(parseCidrList('BACKEND_ALLOW', v.BACKEND_ALLOW)),
+    tls: loadTlsConfig(v),
     access: Object.freeze({
       credentials: v.AUTH_HTPASSWD === '' ? undefined : loadHtpasswd('AUTH_HTPASSWD', v.AUTH_HTPASSWD),
       allowCidrs: Object.freeze(parseCidrList('ALLOW_CIDRS', v.ALLOW_CIDRS)),
@@ -103,5 +106,21 @@ export function loadServeConfig(v: SettingValues<typeof SERVE_SETTINGS>): ServeC
     activityWriteMs: parsePositiveInt('ACTIVITY_WRITE_MS', v.ACTIVITY_WRITE_MS, 'milliseconds'),
     shutdownGraceMs: parsePositiveInt('SHUTDOWN_GRACE_MS', v.SHUTDOWN_GRACE_MS, 'milliseconds'),
     logLevel: parseLogLevel('LOG_LEVEL', v.LOG_LEVEL),
+  });
+}
+
+function loadTlsConfig(v: SettingValues<typeof SERVE_SETTINGS>): ServeConfig['tls'] {
+  if ((v.TLS_CERT_FILE === '') !== (v.TLS_KEY_FILE === '')) throw new ConfigError(v.TLS_CERT_FILE ? 'TLS_KEY_FILE' : 'TLS_CERT_FILE', '', 'both TLS_CERT_FILE and TLS_KEY_FILE, or neither');
+  if (v.TLS_CERT_FILE === '') {
+    if (v.HTTP_REDIRECT_PORT !== '') throw new ConfigError('HTTP_REDIRECT_PORT', v.HTTP_REDIRECT_PORT, 'TLS_CERT_FILE and TLS_KEY_FILE to be set too (it redirects to HTTPS)');
+    return undefined;
+  }
+  // Read now so a wrong path fails at start-up, not at the first visitor.
+  readPem('TLS_CERT_FILE', v.TLS_CERT_FILE);
+  readPem('TLS_KEY_FILE', v.TLS_KEY_FILE);
+  return Object.freeze({
+    certFile: v.TLS_CERT_FILE,
+    keyFile: v.TLS_KEY_FILE,
+    redirectPort: v.HTTP_REDIRECT_PORT === '' ? undefined : parsePort('HTTP_REDIRECT_PORT', v.HTTP_REDIRECT_PORT, { allowZero: true }),
   });
 }

@@ -76,4 +76,13 @@ describe('loadServeConfig', () => {
     assert.equal(c.etcd.tls?.ca?.toString(), '-----BEGIN CERTIFICATE-----\n');
     assert.deepEqual(c.etcd.auth, { username: 'u', password: 'p' });
   });
+
+  test('TLS files come in pairs; the redirect port needs TLS', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bp-tls-'));
+    writeFileSync(join(dir, 'pem'), 'x');
+    assert.throws(() => load({ TLS_CERT_FILE: join(dir, 'pem') }), (err: unknown) => err instanceof ConfigError && err.variable === 'TLS_KEY_FILE');
+    assert.throws(() => load({ HTTP_REDIRECT_PORT: '80' }), (err: unknown) => err instanceof ConfigError && err.variable === 'HTTP_REDIRECT_PORT');
+    assert.throws(() => load({ TLS_CERT_FILE: join(dir, 'nope'), TLS_KEY_FILE: join(dir, 'pem') }), (err: unknown) => err instanceof ConfigError && err.variable === 'TLS_CERT_FILE');
+    assert.deepEqual(load({ TLS_CERT_FILE: join(dir, 'pem'), TLS_KEY_FILE: join(dir, 'pem'), HTTP_REDIRECT_PORT: '80' }).tls, { certFile: join(dir, 'pem'), keyFile: join(dir, 'pem'), redirectPort: 80 });
+  });
 });
