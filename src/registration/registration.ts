@@ -70,7 +70,7 @@ export class Registration {
 
   async #loop(signal: AbortSignal): Promise<RegistrationEnd> {
     const newBackoff = (): IBackoff<unknown> =>
-      new ExponentialBackoff({ initialDelay: this.options.initialDelayMs ?? 200, maxDelay: this.options.maxDelayMs ?? 5000 }).next();
+      new ExponentialBackoff({ initialDelay: this.options.initialDelayMs ?? 200, maxDelay: this.options.maxDelayMs ?? 2000 }).next();
     let backoff = newBackoff();
     let unreachable = false;
     let previousLease: string | undefined;
