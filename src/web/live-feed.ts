@@ -94,6 +94,10 @@ export class LiveFeed {
       'x-accel-buffering': 'no',
       'x-content-type-options': 'nosniff',
     });
+    if (req.method === 'HEAD') {
+      res.end();
+      return;
+    }
     const client: Client = { res, base, domain, key: `${base.scheme}|${base.port}|${domain}` };
     this.#clients.add(client);
     const drop = (): void => {
