@@ -6,6 +6,9 @@ import type { Registry } from '../registry/registry.ts';
 import type { Deployment } from '../routing/route-table.ts';
 import type { ActivityTracker } from './activity-tracker.ts';
 
+/** However many deployments were visited, at most this many etcd transactions at once. */
+const WRITES_IN_FLIGHT = 32;
+
 export interface ActivityWriterOptions {
   /** At most one write per active deployment per interval. */
   readonly intervalMs: number;
@@ -43,11 +46,15 @@ export class ActivityWriter {
     }
   }
 
-  /** One round of writes; failures are retried next round. */
+  /** One round of writes, a bounded number at a time; failures are retried next round. */
   async flush(): Promise<void> {
     const dirty = this.tracker.takeDirty();
+    for (let i = 0; i < dirty.length; i += WRITES_IN_FLIGHT) await this.#writeBatch(dirty.slice(i, i + WRITES_IN_FLIGHT));
+  }
+
+  async #writeBatch(batch: readonly { deployment: string; last: number }[]): Promise<void> {
     await Promise.all(
-      dirty.map(async ({ deployment, last }) => {
+      batch.map(async ({ deployment, last }) => {
         const d = this.registry.table.deployments.get(deployment);
         if (!d) {
           // Requested while it was being removed: forget it rather than write it back.
