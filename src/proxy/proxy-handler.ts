@@ -3,12 +3,12 @@ import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { AccessGate } from '../access/access-gate.ts';
-import { stripAccessCredentials } from '../access/access-gate.ts';
+import { gated } from '../access/gated-handler.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { HostMatch } from '../routing/host.ts';
 import { rawErrorResponse, sendError } from '../web/error-page.ts';
 import { linkBase } from '../web/links.ts';
-import { accessDeniedInfo, foreignHostInfo, notRoutedInfo, upstreamFailureInfo } from './error-info.ts';
+import { foreignHostInfo, notRoutedInfo, upstreamFailureInfo } from './error-info.ts';
 import type { Forwarder } from './forwarder.ts';
 import { classifyUpstreamError } from './upstream-error.ts';
 import type { UpstreamErrorKind } from './upstream-error.ts';
@@ -48,36 +48,6 @@ export function createProxyHandler(o: ProxyHandlerOptions) {
   const gate = o.gate;
   const observer = o.observer;
 
-  function onRequest(req: IncomingMessage, res: ServerResponse): void {
-    const match = o.matchHost(req.headers.host);
-    if (!gate || match.kind === 'foreign') return route(req, res, match);
-    gate.check(req, deploymentNamed(match), match.domain).then(
-      (verdict) => {
-        if (verdict.allow && verdict.via === 'share-link') {
-          o.log.info({ deployment: deploymentNamed(match), client: gate.clientAddress(req) }, 'share link opened');
-          res.writeHead(302, { location: verdict.location, 'set-cookie': verdict.setCookie, 'cache-control': 'no-store' }).end();
-        } else if (verdict.allow) {
-          stripAccessCredentials(req, verdict);
-          route(req, res, match);
-        } else {
-          o.log.info({ host: req.headers.host, client: gate.clientAddress(req), status: verdict.status }, 'access denied');
-          sendError(req, res, accessDeniedInfo(verdict), verdict.status === 401 ? BASIC_CHALLENGE : undefined);
-        }
-      },
-      (err: unknown) => {
-        o.log.error({ err }, 'access check failed');
-        res.destroy();
-      },
-    );
-  }
-
-  /** The deployment a host names, as far as the table knows, for share-link checks. */
-  function deploymentNamed(match: Exclude<HostMatch, { kind: 'foreign' }>): string | undefined {
-    if (match.kind === 'dashboard') return undefined;
-    const r = o.registry.resolve(match.label, o.defaultService);
-    return r.kind === 'unknown-deployment' ? undefined : r.deployment.name;
-  }
-
   function route(req: IncomingMessage, res: ServerResponse, match: HostMatch): void {
     if (match.kind === 'dashboard') return o.dashboard(req, res);
     const start = performance.now();
@@ -110,24 +80,8 @@ export function createProxyHandler(o: ProxyHandlerOptions) {
     });
   }
 
-  function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on('error', () => socket.destroy());
-    const match = o.matchHost(req.headers.host);
-    if (!gate || match.kind === 'foreign') return upgrade(req, socket, head, match);
-    gate.check(req, deploymentNamed(match), match.domain).then(
-      (verdict) => {
-        if (verdict.allow && verdict.via !== 'share-link') {
-          stripAccessCredentials(req, verdict);
-          upgrade(req, socket, head, match);
-        } else {
-          socket.end(rawErrorResponse(verdict.allow ? accessDeniedInfo({ status: 403, message: 'Open the share link in a browser first.' }) : accessDeniedInfo(verdict)));
-        }
-      },
-      () => socket.destroy(),
-    );
-  }
-
   function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, match: HostMatch): void {
+    socket.on('error', () => socket.destroy());
     const resolution = match.kind === 'label' ? o.registry.resolve(match.label, o.defaultService) : undefined;
     if (match.kind !== 'label' || resolution?.kind !== 'route') {
       const info =
@@ -166,10 +120,10 @@ export function createProxyHandler(o: ProxyHandlerOptions) {
     );
   }
 
-  return { onRequest, onUpgrade };
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => route(req, res, o.matchHost(req.headers.host));
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => upgrade(req, socket, head, o.matchHost(req.headers.host));
+  return gate ? gated({ gate, matchHost: o.matchHost, registry: o.registry, defaultService: o.defaultService, log: o.log, route, upgrade }) : { onRequest, onUpgrade };
 }
-
-const BASIC_CHALLENGE = { 'www-authenticate': 'Basic realm="branch-proxy", charset="UTF-8"' };
 
 function hostOf(match: Extract<HostMatch, { kind: 'label' }>): string {
   return `${match.label}.${match.domain}`;
