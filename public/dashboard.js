@@ -149,8 +149,9 @@ function render(freshNames = new Set()) {
       cards.set(d.name, c);
     }
     if (freshNames.has(d.name)) {
-      c.el.classList.add('fresh');
-      setTimeout(() => c.el.classList.remove('fresh'), 1500);
+      const el = c.el;
+      el.classList.add('fresh');
+      el.addEventListener('animationend', () => el.classList.remove('fresh'), { once: true });
     }
     const visible = matches(d, words);
     c.el.hidden = !visible;

@@ -75,7 +75,7 @@ export function foreignHostInfo(host: string, domains: readonly string[]): Error
     : { status: 421, error: 'unknown-host', title: 'Misdirected Request', message: `This proxy serves ${served}, not "${host}".`, host };
 }
 
-/** Routable services, the default first, each with its backend address. */
+/** Routable services, the one named by the `default` key first, each with its backend address. */
 function serviceLinks(d: Deployment, base: LinkBase, domain: string): Link[] {
   return [...d.services.values()]
     .filter((s) => s.target)

@@ -134,6 +134,8 @@ describe('dashboard in a real browser (headless Chromium)', () => {
       const cardWidth = await phone.locator('li[data-deployment="main"]').evaluate((e) => e.getBoundingClientRect().width);
       assert.ok(cardWidth > 300, `cards use the screen width (${cardWidth}px)`);
       await phone.screenshot({ path: join(RESULTS, 'dashboard-phone.png'), fullPage: true });
+      await phone.emulateMedia({ colorScheme: 'dark' });
+      await phone.screenshot({ path: join(RESULTS, 'dashboard-phone-dark.png') });
     } finally {
       await phone.close();
     }
@@ -149,6 +151,13 @@ describe('dashboard in a real browser (headless Chromium)', () => {
     const suggestion = page.locator('ul.links a').first();
     assert.equal(await suggestion.getAttribute('href'), `http://feature-login-form.dev.localhost:${proxy.port}`);
     await page.screenshot({ path: join(RESULTS, 'error-404.png'), fullPage: true });
+    await page.goto(`http://main-nosuch.dev.localhost:${proxy.port}/`);
+    assert.deepEqual(await page.locator('ul.links a').evaluateAll((as) => as.map((a) => a.textContent)), ['main-api', 'main-web'], 'by name (the deployment names no default key)');
+    await page.screenshot({ path: join(RESULTS, 'error-404-service.png'), fullPage: true });
+    await page.goto(`http://feature-login-form-worker.dev.localhost:${proxy.port}/`);
+    assert.match((await page.locator('h1').textContent()) ?? '', /502/);
+    await page.screenshot({ path: join(RESULTS, 'error-502.png'), fullPage: true });
+    await page.goto(`http://feature-logn-form.dev.localhost:${proxy.port}/`);
     await page.click('p.all a');
     await page.waitForSelector('li[data-deployment="main"]');
   });
