@@ -118,6 +118,40 @@ describe('docs/examples/gitlab-ci.yml', () => {
   });
 });
 
+/** GitHub's heading anchors: lowercase, punctuation dropped, spaces to dashes. */
+function anchorsOf(markdown: string): Set<string> {
+  const headings = [...markdown.matchAll(/^#{1,6}\s+(.+)$/gm)].map((m) => m[1]!);
+  return new Set(headings.map((h) => h.toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, '').replace(/ /g, '-')));
+}
+
+describe('links between the docs', () => {
+  test('anchors are made the way GitHub makes them', () => {
+    assert.deepEqual([...anchorsOf('# Try it\n## TLS: on the proxy, or `behind` it\n### Who can open it?\n')], ['try-it', 'tls-on-the-proxy-or-behind-it', 'who-can-open-it']);
+  });
+
+  const pages = readdirSync(docs).filter((f) => f.endsWith('.md'));
+  for (const page of pages) {
+    test(`docs/${page}: relative links lead to files and headings that exist`, () => {
+      const text = read(`docs/${page}`);
+      const problems: string[] = [];
+      for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+        if (/^[a-z]+:/.test(target!)) continue; // http:, https:, mailto:
+        const [path, anchor] = target!.split('#') as [string, string | undefined];
+        const file = path === '' ? `docs/${page}` : join('docs', path);
+        let content: string;
+        try {
+          content = read(file);
+        } catch {
+          problems.push(`${target}: no file ${file}`);
+          continue;
+        }
+        if (anchor !== undefined && file.endsWith('.md') && !anchorsOf(content).has(anchor)) problems.push(`${target}: no heading #${anchor} in ${file}`);
+      }
+      assert.deepEqual(problems, [], `\n  ${problems.join('\n  ')}\n`);
+    });
+  }
+});
+
 describe('branch-proxy commands shown in the docs', () => {
   const files = [
     ...readdirSync(docs).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`),
