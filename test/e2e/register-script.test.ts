@@ -136,7 +136,7 @@ describe('scripts/register.sh', () => {
     });
 
     test('bad settings exit 2 with a message', async () => {
-      for (const env of [{ PORT: '1' }, { DEPLOYMENT: 'x', PORT: 'abc' }, { DEPLOYMENT: 'Bad_Name', PORT: '1' }, { DEPLOYMENT: 'x', PORT: '1', SERVICE: '' }]) {
+      for (const env of <Record<string, string>[]>[{ PORT: '1' }, { DEPLOYMENT: 'x', PORT: 'abc' }, { DEPLOYMENT: 'Bad_Name', PORT: '1' }, { DEPLOYMENT: 'x', PORT: '1', SERVICE: '' }]) {
         const s = start(env);
         assert.equal(await s.exit(), 2, JSON.stringify(env));
         assert.match(s.stderr(), /^register\.sh: /);
