@@ -9,7 +9,14 @@ import type { UpstreamFailure } from './upstream-error.ts';
 /** Without a close match, at most this many deployments are listed on a 404, newest first. */
 const MAX_LISTED = 10;
 
-export function notRoutedInfo(resolution: Exclude<Resolution, { kind: 'route' }>, host: string, domain: string, table: RouteTable, base: LinkBase): ErrorInfo {
+export function notRoutedInfo(
+  resolution: Exclude<Resolution, { kind: 'route' }>,
+  host: string,
+  domain: string,
+  table: RouteTable,
+  base: LinkBase,
+  fallbackService: string,
+): ErrorInfo {
   const dashboard = dashboardUrl(base, domain);
   if (resolution.kind === 'unknown-service') {
     const d = resolution.deployment;
@@ -22,7 +29,7 @@ export function notRoutedInfo(resolution: Exclude<Resolution, { kind: 'route' }>
       deployment: d.name,
       ...(d.branch === undefined ? {} : { branch: d.branch }),
       service: resolution.service,
-      links: serviceLinks(d, base, domain),
+      links: serviceLinks(d, base, domain, d.defaultService ?? fallbackService),
       linksTitle: `Services of ${d.name}`,
       dashboard,
     };
@@ -76,10 +83,11 @@ export function foreignHostInfo(host: string, domains: readonly string[]): Error
 }
 
 /** Routable services, the one named by the `default` key first, each with its backend address. */
-function serviceLinks(d: Deployment, base: LinkBase, domain: string): Link[] {
+/** The deployment's routable services, its default one first. */
+function serviceLinks(d: Deployment, base: LinkBase, domain: string, defaultService: string): Link[] {
   return [...d.services.values()]
     .filter((s) => s.target)
-    .sort((a, b) => Number(b.name === d.defaultService) - Number(a.name === d.defaultService) || a.name.localeCompare(b.name))
+    .sort((a, b) => Number(b.name === defaultService) - Number(a.name === defaultService) || a.name.localeCompare(b.name))
     .map((s) => ({ label: `${d.name}-${s.name}`, href: deploymentUrl(base, domain, d.name, s.name), detail: s.target!.address }));
 }
 

@@ -59,7 +59,7 @@ export function createProxyHandler(o: ProxyHandlerOptions) {
     }
     const resolution = o.registry.resolve(match.label, o.defaultService);
     if (resolution.kind !== 'route') {
-      sendError(req, res, notRoutedInfo(resolution, hostOf(match), match.domain, o.registry.table, linkBase(req)));
+      sendError(req, res, notRoutedInfo(resolution, hostOf(match), match.domain, o.registry.table, linkBase(req), o.defaultService));
       if (accessLogOn) accessLog(req, res, start, resolution.kind === 'unknown-service' ? resolution.deployment.name : undefined, resolution.kind === 'unknown-service' ? resolution.service : undefined);
       observer?.request(resolution.kind === 'unknown-service' ? resolution.deployment.name : undefined, undefined, res.statusCode, (performance.now() - start) / 1000);
       return;

@@ -83,6 +83,8 @@ export class EtcdSource {
 
   /** Resolves with the reason the watch ended (or undefined when aborted). */
   #watch(fromRevision: number, signal: AbortSignal): Promise<unknown> {
+    // Stopped while the snapshot loaded: an already-aborted signal never fires its listener.
+    if (signal.aborted) return Promise.resolve(undefined);
     const watcher: Watcher = this.client.watch().prefix(this.registry.prefix).startRevision(String(fromRevision)).watcher();
     return new Promise((resolve) => {
       const stop = (reason: unknown): void => {

@@ -41,6 +41,22 @@ async function etcdRoutes(etcd: EtcdServer): Promise<string[]> {
   return routes.sort();
 }
 
+describe('stopping', () => {
+  test('regression: closing while the first snapshot loads returns promptly (it used to hang)', async (t) => {
+    const etcd = await startEtcd();
+    try {
+      for (let i = 0; i < 5; i++) {
+        const proxy = await startProxy(etcd.endpoint);
+        const started = performance.now();
+        await Promise.race([proxy.close(), new Promise((_, reject) => setTimeout(() => reject(new Error('close() hung')), 5000))]);
+        t.diagnostic(`close ${i}: ${(performance.now() - started).toFixed(0)} ms`);
+      }
+    } finally {
+      await etcd.destroy();
+    }
+  });
+});
+
 describe('registry faults: the table stays consistent with etcd', () => {
   let etcd: EtcdServer;
   let relay: Relay;
