@@ -14,6 +14,8 @@
 #   IP               address the service is reached on (default: first address of `hostname -i`)
 #   TTL              lease TTL in seconds (default 15)
 #   FORCE=1          take over a deployment name owned by another branch
+#   ETCD_CA_FILE, ETCD_CERT_FILE, ETCD_KEY_FILE   TLS to etcd, as for the CLI
+#   ETCD_USERNAME, ETCD_PASSWORD                  etcd auth, as for the CLI
 #
 # Runs in the foreground: grants a lease, writes the keys with it in one
 # transaction, keeps the lease alive, and revokes it on TERM/INT (which removes
@@ -83,22 +85,38 @@ call() {
   for ep in $ETCD_ENDPOINTS; do
     IFS=$old_ifs
     case "$ep" in *://*) ;; *) ep="http://$ep" ;; esac
-    if curl -fsS --max-time 5 -X POST -H 'Content-Type: application/json' -d "$2" "${ep%/}/v3$1" 2>/dev/null; then return 0; fi
+    if curl -fsS --max-time 5 -X POST -H 'Content-Type: application/json' ${TOKEN:+-H "Authorization: $TOKEN"} \
+      ${ETCD_CA_FILE:+--cacert "$ETCD_CA_FILE"} ${ETCD_CERT_FILE:+--cert "$ETCD_CERT_FILE"} ${ETCD_KEY_FILE:+--key "$ETCD_KEY_FILE"} \
+      -d "$2" "${ep%/}/v3$1" 2>/dev/null; then return 0; fi
   done
   IFS=$old_ifs
   return 1
 }
 field() { sed -n "s/.*\"$1\":\"\\([^\"]*\\)\".*/\\1/p"; }
+json() { printf '%s' "$1" | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g'; }
+
+TOKEN=
+# With ETCD_USERNAME, gets a fresh auth token (they expire when unused); a no-op otherwise.
+authenticate() {
+  [ -n "${ETCD_USERNAME:-}" ] || return 0
+  TOKEN=
+  TOKEN=$(call /auth/authenticate "{\"name\":\"$(json "$ETCD_USERNAME")\",\"password\":\"$(json "${ETCD_PASSWORD:-}")\"}" | field token)
+  [ -n "$TOKEN" ]
+}
 
 LEASE=
 # Grants a lease and writes the keys with it; returns 1 when etcd is unreachable.
 register() {
+  authenticate || return 1
   lease=$(call /lease/grant "{\"TTL\":\"$TTL\"}" | field ID) || return 1
   [ -n "$lease" ] || return 1
+  # Known before the keys are written, so a TERM arriving during the write still revokes it.
+  LEASE=$lease
   if [ -n "$BRANCH" ]; then
-    owner=$(call /kv/range "{\"key\":\"$KEY_BRANCH\"}" | field value) || return 1
+    owner=$(call /kv/range "{\"key\":\"$KEY_BRANCH\"}" | field value) || { LEASE=; return 1; }
     if [ -n "$owner" ] && [ "$(printf '%s' "$owner" | base64 -d)" != "$BRANCH" ] && [ "$FORCE" != 1 ]; then
       call /lease/revoke "{\"ID\":\"$lease\"}" >/dev/null
+      LEASE=
       die "deployment \"$DEPLOYMENT\" belongs to branch \"$(printf '%s' "$owner" | base64 -d)\", not \"$BRANCH\" (same slug); set DEPLOYMENT to another name or FORCE=1"
     fi
   fi
@@ -108,8 +126,7 @@ register() {
   [ -n "$BRANCH" ] && branch=",{\"request_put\":{\"key\":\"$KEY_BRANCH\",\"value\":\"$(b64 "$BRANCH")\"}}"
   # One transaction: ip and port with the lease; created and branch (no lease) only for a new deployment.
   txn="{\"compare\":[{\"key\":\"$KEY_CREATED\",\"target\":\"CREATE\",\"result\":\"EQUAL\",\"create_revision\":\"0\"}],\"success\":[$puts,$created$branch],\"failure\":[$puts]}"
-  call /kv/txn "$txn" >/dev/null || { call /lease/revoke "{\"ID\":\"$lease\"}" >/dev/null; return 1; }
-  LEASE=$lease
+  call /kv/txn "$txn" >/dev/null || { call /lease/revoke "{\"ID\":\"$lease\"}" >/dev/null; LEASE=; return 1; }
   log "registered $DEPLOYMENT-$SERVICE -> $IP:$PORT (lease $LEASE, TTL ${TTL}s)"
 }
 
@@ -139,6 +156,7 @@ while :; do
     if [ $? -ne 0 ]; then
       [ "$outage" = 1 ] || log "lease keep-alive failing; retrying"
       outage=1
+      authenticate
     elif ttl=$(printf '%s' "$reply" | field TTL) && [ -n "$ttl" ] && [ "$ttl" != 0 ]; then
       [ "$outage" = 0 ] || log "lease keep-alive working again"
       outage=0

@@ -1,10 +1,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { slugify } from '../../src/registration/slug.ts';
 import { deploymentKey, serviceKey } from '../../src/registry/keys.ts';
+import { makeCertificates } from '../helpers/certs.ts';
 import type { EtcdServer } from '../helpers/etcd.ts';
 import { startEtcd } from '../helpers/etcd.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -140,6 +141,47 @@ describe('scripts/register.sh', () => {
         const s = start(env);
         assert.equal(await s.exit(), 2, JSON.stringify(env));
         assert.match(s.stderr(), /^register\.sh: /);
+      }
+    });
+  });
+
+  describe('against a secured etcd', () => {
+    /** Registers, checks the keys with the test's (privileged) client, stops with TERM. */
+    async function registersAndStops(etcd: EtcdServer, env: Record<string, string>): Promise<void> {
+      const s = runScript({ ETCD_ENDPOINTS: etcd.endpoint, IP: '127.0.0.1', TTL: '2', SERVICE: 'web', DEPLOYMENT: 'secured', PORT: '4401', ...env });
+      try {
+        await waitFor(`registered (${s.stderr()})`, async () => (await etcd.client.get(serviceKey(P, 'secured', 'web', 'port')).string()) ?? undefined, 8000);
+        s.child.kill('SIGTERM');
+        assert.equal(await s.exit(), 0, s.stderr());
+        assert.equal(await etcd.client.get(serviceKey(P, 'secured', 'web', 'port')).string(), null, s.stderr());
+      } finally {
+        s.child.kill('SIGKILL');
+      }
+    }
+
+    test('TLS with a client certificate', async () => {
+      const certs = makeCertificates();
+      const etcd = await startEtcd({ tls: certs });
+      try {
+        await registersAndStops(etcd, { ETCD_CA_FILE: certs.ca, ETCD_CERT_FILE: certs.clientCert, ETCD_KEY_FILE: certs.clientKey });
+      } finally {
+        await etcd.destroy();
+      }
+    });
+
+    test('username and password', async () => {
+      const etcd = await startEtcd();
+      try {
+        const etcdctl = (...args: string[]) => execFileSync('etcdctl', ['--endpoints', etcd.endpoint, ...args], { env: { ...process.env, ETCDCTL_API: '3' }, stdio: 'pipe' });
+        etcdctl('user', 'add', 'root:s3cret "pass"');
+        etcdctl('user', 'grant-role', 'root', 'root');
+        etcdctl('auth', 'enable');
+        etcd.client.close();
+        const { Etcd3 } = await import('etcd3');
+        Object.assign(etcd, { client: new Etcd3({ hosts: etcd.endpoint, auth: { username: 'root', password: 's3cret "pass"' } }) });
+        await registersAndStops(etcd, { ETCD_USERNAME: 'root', ETCD_PASSWORD: 's3cret "pass"' });
+      } finally {
+        await etcd.destroy();
       }
     });
   });
