@@ -13,7 +13,7 @@ export function registerDeregister(program: Command): void {
   ).option('--service <name>', 'remove only this service');
   addSettingOptions(command, ETCD_SETTINGS).action(async () => {
     const opts = command.opts<{ branch?: string; deployment?: string; service?: string }>();
-    const { deployment } = deploymentRef(opts);
+    const { deployment } = deploymentRef(opts, command);
     const service = opts.service === undefined ? undefined : parseServiceName('--service', opts.service);
     const etcd = loadEtcdConfig(settingValues(command, ETCD_SETTINGS));
     const what = service === undefined ? `deployment ${deployment}` : `service ${service} of ${deployment}`;

@@ -74,7 +74,7 @@ export function registerRegister(program: Command): void {
 }
 
 async function runRegister(command: Command, opts: RegisterOptions, args: string[], log: Logger): Promise<number> {
-  const { deployment, branch } = deploymentRef(opts);
+  const { deployment, branch } = deploymentRef(opts, command);
   const service = serviceOf(deployment, opts.service);
   const ttlSeconds = parseTtl(opts.ttl);
   const etcd = loadEtcdConfig(settingValues(command, ETCD_SETTINGS));

@@ -19,7 +19,7 @@ export function registerUrl(program: Command): void {
     .option('--check', 'exit 1 unless the service (or, without --service, any service of the deployment) is registered right now');
   addSettingOptions(command, [...URL_SETTINGS, ...ETCD_SETTINGS]).action(async () => {
     const opts = command.opts<{ branch?: string; deployment?: string; service?: string; check?: boolean }>();
-    const { deployment } = deploymentRef(opts);
+    const { deployment } = deploymentRef(opts, command);
     const service = opts.service === undefined ? undefined : parseServiceName('--service', opts.service);
     const url = urlOf(settingValues(command, URL_SETTINGS), deployment, service);
     if (!opts.check) {

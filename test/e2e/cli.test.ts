@@ -34,6 +34,13 @@ describe('branch-proxy url', () => {
     assert.equal(runCli(['url', '--deployment', 'main'], { BASE_DOMAIN: 'a.test,b.test', URL_SCHEME: 'https', URL_PORT: '8443' }).stdout, 'https://main.a.test:8443\n');
   });
 
+  test('BRANCH / DEPLOYMENT from the environment; a flag wins over the other variable', () => {
+    assert.equal(runCli(['url'], { BRANCH: 'Feature/From-Env' }).stdout, 'http://feature-from-env.dev.localhost\n');
+    assert.equal(runCli(['url', '--service', 'api'], { DEPLOYMENT: 'main' }).stdout, 'http://main-api.dev.localhost\n');
+    assert.equal(runCli(['url', '--deployment', 'main'], { BRANCH: 'Feature/From-Env' }).stdout, 'http://main.dev.localhost\n');
+    assertOneLineError(runCli(['url'], { BRANCH: 'a', DEPLOYMENT: 'b' }), 2, /give either --branch/);
+  });
+
   test('bad arguments: one line, exit 2', () => {
     assertOneLineError(runCli(['url']), 2, /give either --branch/);
     assertOneLineError(runCli(['url', '--branch', '///']), 2, /no letters or digits/);

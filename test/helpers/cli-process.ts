@@ -14,10 +14,16 @@ export interface CliRun {
   readonly ms: number;
 }
 
+/** This process's environment without variables the CLI would take as arguments, plus `env`. */
+function cliEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+  const { BRANCH: _b, DEPLOYMENT: _d, ...rest } = process.env;
+  return { ...rest, ...env };
+}
+
 /** Runs a one-shot command to completion (bounded at 30 s). */
 export function runCli(args: readonly string[], env: Record<string, string> = {}): CliRun {
   const started = performance.now();
-  const run = spawnSync(process.execPath, [...CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 30_000 });
+  const run = spawnSync(process.execPath, [...CLI, ...args], { encoding: 'utf8', env: cliEnv(env), timeout: 30_000 });
   return { status: run.status, stdout: run.stdout, stderr: run.stderr, ms: performance.now() - started };
 }
 
@@ -35,7 +41,7 @@ export interface CliProcess {
 }
 
 export function spawnCli(args: readonly string[], env: Record<string, string> = {}): CliProcess {
-  const child = spawn(process.execPath, [...CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...CLI, ...args], { env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: Record<string, unknown>[] = [];
   let output = '';
   let partial = '';
