@@ -56,12 +56,15 @@ export class Registration {
   /** Removes what this process wrote, and only that: revoking the lease deletes exactly the keys still attached to it. */
   async stop(): Promise<void> {
     this.#abort.abort();
-    await this.#running?.catch(() => undefined);
+    const timeoutMs = this.options.stopTimeoutMs ?? 3000;
+    // A grant or write in flight against a silent etcd may take several call deadlines; do not wait for it
+    // longer than the revoke may take (a lease granted after this is never written to, and expires).
+    await Promise.race([this.#running?.catch(() => undefined), sleep(timeoutMs)]);
     const lease = this.#lease;
     this.#lease = undefined;
     if (!lease) return;
     try {
-      await lease.revoke({ deadline: Date.now() + (this.options.stopTimeoutMs ?? 3000) });
+      await lease.revoke({ deadline: Date.now() + timeoutMs });
       this.#log.info('deregistered');
     } catch (err) {
       this.#log.warn({ err, ttlSeconds: this.options.ttlSeconds }, 'could not revoke the lease; the route expires within the TTL');

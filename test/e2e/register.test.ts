@@ -112,7 +112,7 @@ describe('branch-proxy register', () => {
   });
 
   test('bad arguments exit 2 with one line', async () => {
-    for (const args of [
+    for (const { args, p } of [
       ['--branch', '___', '--service', 'web', '--port', '1'],
       ['--deployment', 'Not_A_Slug', '--service', 'web', '--port', '1'],
       ['--branch', 'x', '--deployment', 'x', '--service', 'web', '--port', '1'],
@@ -122,8 +122,8 @@ describe('branch-proxy register', () => {
       ['--branch', 'x', '--service', 'web', '--port', '1', '--ip', 'not an ip'],
       ['--branch', 'x', '--service', 'web', '--port-from', 'ecs'],
       ['--deployment', 'd'.repeat(40), '--service', 's'.repeat(23), '--port', '1'],
-    ]) {
-      const p = register(args);
+    ].map((args) => ({ args, p: register(args) }))) {
+      // all started at once: each is a Node start-up, waited for in parallel
       assert.equal(await p.waitExit(), 2, `${args.join(' ')}: ${p.output()}`);
       assert.equal(p.output().trim().split('\n').length, 1, p.output());
       assert.match(p.output(), /^branch-proxy: /);
