@@ -103,6 +103,18 @@ describe('branch-proxy register', () => {
     for (const p of [first, forced, same]) assert.equal(await p.waitExit(), 0);
   });
 
+  test('a lease revoked behind its back is replaced at once: the keys are written again', async (t) => {
+    const p = register(['--deployment', 'revoked', '--service', 'web', '--port', '4110']);
+    const first = await p.waitForLog('registered');
+    await etcd.client.leaseClient.leaseRevoke({ ID: first.value.lease as string });
+    const again = await p.waitForLog('registered again', 5000);
+    t.diagnostic(`registered again ${again.ms.toFixed(0)} ms after the revoke`);
+    assert.notEqual(again.value.lease, first.value.lease);
+    assert.equal(await port('revoked', 'web'), '4110');
+    p.kill('SIGTERM');
+    assert.equal(await p.waitExit(), 0);
+  });
+
   test('--default marks the service that <deployment>.<domain> opens', async () => {
     const p = register(['--deployment', 'withdefault', '--service', 'app', '--port', '4109', '--default']);
     await p.waitForLog('registered');
