@@ -10,11 +10,18 @@ export interface EtcdClientOptions {
 /**
  * The one way this project talks to etcd, shared by `serve` and the CLI.
  * - gRPC keepalive pings notice a half-open TCP connection (a peer that vanished
- *   or was paused) within ~15 s, instead of never.
+ *   or was paused with SIGSTOP) within 6 + 3 s, instead of never. Pings go only
+ *   while a call is open (the watch): etcd's default enforcement (min 5 s,
+ *   PermitWithoutStream=false) answers pings on idle connections with GOAWAY
+ *   "too_many_pings", and grpc-js then doubles the interval for good
+ *   (test/faults/etcd-cluster.test.ts measured 13 s to notice before, and a
+ *   20 s interval after the GOAWAYs).
  * - Every unary call has a deadline, so nothing waits forever on a dead member
  *   and the pool moves on to another endpoint.
- * - A failing endpoint is skipped for 1 s, not etcd3's default 5 s, so a
- *   returning etcd is used again quickly.
+ * - A failing endpoint is skipped for 1 s after one failure, not etcd3's
+ *   default of three failures and 5 s: a paused member costs a full deadline
+ *   per failure, so after the watch on it fails, the snapshot reload must go to
+ *   another member at once; a returning etcd is used again quickly.
  */
 export function createEtcdClient(config: EtcdConfig, options: EtcdClientOptions = {}): Etcd3 {
   const callTimeoutMs = options.callTimeoutMs ?? 5000;
@@ -25,16 +32,15 @@ export function createEtcdClient(config: EtcdConfig, options: EtcdClientOptions 
     ...(auth ? { auth: { ...auth, callOptions: () => ({ deadline: Date.now() + callTimeoutMs }) } } : {}),
     dialTimeout: callTimeoutMs,
     grpcOptions: {
-      'grpc.keepalive_time_ms': 10_000,
-      'grpc.keepalive_timeout_ms': 5_000,
-      'grpc.keepalive_permit_without_calls': 1,
+      'grpc.keepalive_time_ms': 6_000,
+      'grpc.keepalive_timeout_ms': 3_000,
       // A 100,000-service snapshot is ~19 MB; pages stay well below this, but a
       // single large page must not fail on gRPC's 4 MB default.
       'grpc.max_receive_message_length': 64 * 1024 * 1024,
     },
     defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + callTimeoutMs }),
     faultHandling: {
-      host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 1000, breaker: new ConsecutiveBreaker(3) }),
+      host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 1000, breaker: new ConsecutiveBreaker(1) }),
     },
   });
 }
