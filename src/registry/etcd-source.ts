@@ -29,7 +29,7 @@ export class EtcdSource {
     private readonly log: Logger,
     options: EtcdSourceOptions = {},
   ) {
-    this.#pageSize = options.pageSize ?? 5000;
+    this.#pageSize = options.pageSize ?? 20_000;
     this.#backoffOptions = { initialDelay: options.initialDelayMs ?? 100, maxDelay: options.maxDelayMs ?? 2000 };
   }
 

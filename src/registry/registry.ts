@@ -2,10 +2,13 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Resolution, RouteChange } from '../routing/route-table.ts';
 import type { BackendPolicy } from '../routing/backend-policy.ts';
-import { RouteTable, diffRoutes } from '../routing/route-table.ts';
+import { RouteTable, changedDeployments, diffRoutes } from '../routing/route-table.ts';
 import { decodeEntry, decodeKey } from './codec.ts';
 
 /** One key/value as etcd hands it over, in a snapshot or a watch event. */
+/** Per-route lines a resync logs before it only counts. */
+const MAX_LOGGED_CHANGES = 100;
+
 export interface RegistryKv {
   readonly key: Buffer;
   readonly value: Buffer;
@@ -82,17 +85,24 @@ export class Registry extends EventEmitter<RegistryEvents> {
     for (const kv of kvs) this.#put(into, kv.key, kv.value);
   }
 
-  /** Makes a fully loaded snapshot at `revision` the live table; `loadMs` is how long reading it took. */
+  /**
+   * Makes a fully loaded snapshot at `revision` the live table; `loadMs` is how
+   * long reading it took. The first snapshot is one summary line, not a line per
+   * route (100,000 of them would take longer to log than to load); a later one
+   * logs what it changed, up to MAX_LOGGED_CHANGES lines.
+   */
   replace(next: RouteTable, revision: number, loadMs?: number): void {
-    const changes = diffRoutes(this.#table, next);
-    const touched = new Set([...this.#table.deployments.keys(), ...next.deployments.keys()]);
+    const previous = this.#table;
+    const first = !this.#ready;
+    const changes = diffRoutes(previous, next);
     this.#table = next;
     this.#revision = revision;
     this.#ready = true;
     this.log.info({ revision, routes: next.routeCount, deployments: next.deployments.size, changed: changes.length, ms: loadMs }, 'registry snapshot loaded');
-    for (const change of changes) this.#announce(change);
+    changes.forEach((change, i) => this.#announce(change, !first && i < MAX_LOGGED_CHANGES));
+    if (!first && changes.length > MAX_LOGGED_CHANGES) this.log.info({ notLogged: changes.length - MAX_LOGGED_CHANGES }, 'more route changes in this snapshot');
     this.emit('resync');
-    for (const name of touched) this.emit('deployment', name);
+    for (const name of changedDeployments(previous, next)) this.emit('deployment', name);
   }
 
   /**
@@ -137,8 +147,8 @@ export class Registry extends EventEmitter<RegistryEvents> {
     return { deployment: decoded.ref.deployment, change: table.unset(decoded.ref) };
   }
 
-  #announce(change: RouteChange): void {
-    this.log.info(
+  #announce(change: RouteChange, log = true): void {
+    if (log) this.log.info(
       { deployment: change.deployment, service: change.service, target: change.target?.address, previous: change.previous?.address },
       `route ${change.type}`,
     );

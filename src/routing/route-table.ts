@@ -1,4 +1,3 @@
-import { isIP } from 'node:net';
 import type { DeploymentField, KeyRef } from '../registry/keys.ts';
 import type { BackendPolicy } from './backend-policy.ts';
 
@@ -177,7 +176,8 @@ export class RouteTable {
 }
 
 export function makeTarget(host: string, port: number): Target {
-  const address = isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
+  // Only an IPv6 literal contains a colon (the codec has validated the host); cheaper than isIP().
+  const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
   return { host, port, address, origin: `http://${address}` };
 }
 
@@ -199,4 +199,20 @@ export function diffRoutes(before: RouteTable, after: RouteTable): RouteChange[]
     }
   }
   return changes;
+}
+
+/** Names of the deployments whose routes or metadata differ between two tables. */
+export function* changedDeployments(before: RouteTable, after: RouteTable): Generator<string> {
+  for (const [name, d] of after.deployments) if (!sameDeployment(before.deployments.get(name), d)) yield name;
+  for (const name of before.deployments.keys()) if (!after.deployments.has(name)) yield name;
+}
+
+function sameDeployment(a: Deployment | undefined, b: Deployment): boolean {
+  if (!a || a.branch !== b.branch || a.created !== b.created || a.defaultService !== b.defaultService || a.lastRequest !== b.lastRequest) return false;
+  if (a.services.size !== b.services.size) return false;
+  for (const [name, s] of b.services) {
+    const t = a.services.get(name);
+    if (!t || t.ip !== s.ip || t.port !== s.port || t.blocked !== s.blocked) return false;
+  }
+  return true;
 }
