@@ -152,7 +152,7 @@ describe('dashboard in a real browser (headless Chromium)', () => {
     assert.equal(await suggestion.getAttribute('href'), `http://feature-login-form.dev.localhost:${proxy.port}`);
     await page.screenshot({ path: join(RESULTS, 'error-404.png'), fullPage: true });
     await page.goto(`http://main-nosuch.dev.localhost:${proxy.port}/`);
-    assert.deepEqual(await page.locator('ul.links a').evaluateAll((as) => as.map((a) => a.textContent)), ['main-api', 'main-web'], 'by name (the deployment names no default key)');
+    assert.deepEqual(await page.locator('ul.links a').evaluateAll((as) => as.map((a) => a.textContent)), ['main-web', 'main-api'], 'the fallback default service (web) first');
     await page.screenshot({ path: join(RESULTS, 'error-404-service.png'), fullPage: true });
     await page.goto(`http://feature-login-form-worker.dev.localhost:${proxy.port}/`);
     assert.match((await page.locator('h1').textContent()) ?? '', /502/);

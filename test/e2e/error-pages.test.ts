@@ -126,7 +126,8 @@ describe('error pages: HTML for browsers, JSON for clients', () => {
     assert.equal(body.deployment, 'feature-login');
     assert.equal(body.service, 'nosuch');
     assert.equal(body.branch, 'feature/<login>');
-    assert.deepEqual(body.links?.map((l) => l.href), ['api', 'down', 'web'].map((s) => `http://feature-login-${s}.dev.localhost:${proxy.port}`));
+    // The default service (DEFAULT_SERVICE, as the deployment names none) first, then by name.
+    assert.deepEqual(body.links?.map((l) => l.href), ['web', 'api', 'down'].map((s) => `http://feature-login-${s}.dev.localhost:${proxy.port}`));
     const html = await request(proxy.port, host('feature-login-nosuch'), '/', { headers: HTML });
     assert.equal(html.status, 404);
     assert.match(html.body, /Services of feature-login/);
