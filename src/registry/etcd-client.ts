@@ -34,6 +34,9 @@ export function createEtcdClient(config: EtcdConfig, options: EtcdClientOptions 
     grpcOptions: {
       'grpc.keepalive_time_ms': 6_000,
       'grpc.keepalive_timeout_ms': 3_000,
+      // grpc-js backs off reconnects up to 120 s by default; a returning etcd should be used within seconds.
+      'grpc.initial_reconnect_backoff_ms': 200,
+      'grpc.max_reconnect_backoff_ms': 2_000,
       // A 100,000-service snapshot is ~19 MB; pages stay well below this, but a
       // single large page must not fail on gRPC's 4 MB default.
       'grpc.max_receive_message_length': 64 * 1024 * 1024,
