@@ -21,18 +21,12 @@ import type { EtcdServer } from '../helpers/etcd.ts';
 import { request } from '../helpers/http.ts';
 import { freePort } from '../helpers/ports.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { slugify } from '../../src/registration/slug.ts';
 
 const CLI = ['--import', 'tsx', 'src/cli/main.ts'];
 const { doc } = loadComposeFile('k8s-free-compose.yml').main;
 const proxyService = services(doc).get('proxy')!;
 const demos = demoRegistrations(doc);
-
-/** The DNS-safe deployment name of a branch, as `branch-proxy url` computes it. */
-function deploymentOf(branch: string): string {
-  const run = spawnSync(process.execPath, [...CLI, 'url', '--branch', branch, '--domain', 'x.test'], { encoding: 'utf8', timeout: 20_000 });
-  assert.equal(run.status, 0, run.stderr);
-  return new URL(run.stdout.trim()).hostname.split('.')[0]!;
-}
 
 /** `--flag value` -> `--flag replacement` in an argv, before the `--` that starts the wrapped command. */
 function withFlag(argv: readonly string[], flag: string, value: string): string[] {
@@ -107,7 +101,7 @@ describe('k8s-free-compose.yml demo, run as processes', () => {
   test('every demo service registers itself and answers through the proxy as its deployment and service', async (t) => {
     assert.equal(demos.length, 4);
     for (const demo of demos) {
-      const deployment = deploymentOf(demo.branch);
+      const deployment = slugify(demo.branch);
       const { value: body, ms } = await waitFor(
         `${hostOf(demo, deployment)} through the proxy (output: ${output.get(demo.container)}; proxy: ${output.get('proxy')})`,
         async () => {
