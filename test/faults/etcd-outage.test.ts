@@ -54,12 +54,21 @@ describe('single etcd: outages, disconnects and compaction', () => {
     figures.finish();
   });
 
+  /** Runs `fn` with a proxy on `endpoint` whose table already equals etcd's, and closes it afterwards. */
+  async function withProxy(endpoint: string, fn: (proxy: TestProxy) => Promise<void>): Promise<void> {
+    const proxy = await startProxy(endpoint);
+    try {
+      await waitFor('routes loaded', async () => (tableOf(proxy).join() === (await etcdRoutes(etcd.client)).join() ? true : undefined), 10_000);
+      await fn(proxy);
+    } finally {
+      await proxy.close();
+    }
+  }
+
   test('etcd killed (SIGKILL) and restarted under load: no failed request for known routes; later puts and deletes apply within 5 s', async (t: TestContext) => {
     const scenario = 'etcd SIGKILL + restart under load';
     for (let i = 0; i < 10; i++) await register(etcd.client, `doomed-${i}`, 'web', backend.port);
-    const proxy = await startProxy(etcd.endpoint);
-    try {
-      await waitFor('routes loaded', () => (tableOf(proxy).length === STABLE + 10 ? true : undefined), 10_000);
+    await withProxy(etcd.endpoint, async (proxy) => {
       const load = startLoad(proxy.port, stableTargets('stable'), { connections: 8 });
       const cycles: string[] = [];
       let worstApply = 0;
@@ -99,16 +108,12 @@ describe('single etcd: outages, disconnects and compaction', () => {
       assertNoFailures(result);
       assert.ok(worstApply < 5000);
       assert.equal(proxy.logs.filter((l) => l.msg === 'etcd unreachable; serving the last table and retrying').length, 2, 'one log line per outage');
-    } finally {
-      await proxy.close();
-    }
+    });
   });
 
   test('cut off from a live etcd by a TCP relay while keys change: the missed changes apply within 5 s of reconnecting', async (t: TestContext) => {
     const scenario = 'proxy cut off from etcd (TCP relay) while keys change';
-    const proxy = await startProxy(`http://127.0.0.1:${relay.port}`);
-    try {
-      await waitFor('routes loaded', async () => (tableOf(proxy).join() === (await etcdRoutes(etcd.client)).join() ? true : undefined), 10_000);
+    await withProxy(`http://127.0.0.1:${relay.port}`, async (proxy) => {
       const load = startLoad(proxy.port, stableTargets('stable').slice(1), { connections: 8 });
       let changes = 0;
       const worst: number[] = [];
@@ -134,16 +139,12 @@ describe('single etcd: outages, disconnects and compaction', () => {
       figures.record(t, scenario, 'table equal to etcd after reconnecting', `${worst.map((ms) => ms.toFixed(0)).join(', ')} ms (bound 5000 ms)`);
       figures.record(t, scenario, 'requests sent / failed (unchanged routes)', `${result.sent} / ${result.failed}`);
       assertNoFailures(result);
-    } finally {
-      await proxy.close();
-    }
+    });
   });
 
   test('compaction past the proxy revision while it is disconnected: it reloads and ends with exactly etcd state', async (t: TestContext) => {
     const scenario = 'compaction past the revision while disconnected';
-    const proxy = await startProxy(`http://127.0.0.1:${relay.port}`);
-    try {
-      await waitFor('routes loaded', async () => (tableOf(proxy).join() === (await etcdRoutes(etcd.client)).join() ? true : undefined), 10_000);
+    await withProxy(`http://127.0.0.1:${relay.port}`, async (proxy) => {
       await relay.cut();
       const revisionBefore = proxy.registry.revision;
       for (let i = 0; i < 50; i++) await register(etcd.client, `compacted-${i}`, 'web', i % 2 ? backend.port : other.port);
@@ -164,9 +165,7 @@ describe('single etcd: outages, disconnects and compaction', () => {
       figures.record(t, scenario, 'routes / deployments compared', `${expected.routes.length} / ${Object.keys(expected.meta).length}`);
       assert.ok(proxy.registry.revision >= compactedAt);
       assert.ok(proxy.logs.some((l) => l.msg === 'registry watch ended; reloading snapshot' || l.msg === 'registry snapshot loaded'));
-    } finally {
-      await proxy.close();
-    }
+    });
   });
 });
 

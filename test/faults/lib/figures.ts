@@ -72,8 +72,8 @@ export function writeReport(): void {
   ];
   for (const f of files) {
     let lastScenario = '';
-    for (const fig of f.figures) {
-      lines.push(`| ${fig.scenario === lastScenario ? '' : `\`${f.file}\``} | ${fig.scenario === lastScenario ? '' : fig.scenario} | ${fig.name} | ${fig.value} |`);
+    for (const [i, fig] of f.figures.entries()) {
+      lines.push(`| ${i === 0 ? `\`${f.file}\`` : ''} | ${fig.scenario === lastScenario ? '' : fig.scenario} | ${fig.name} | ${fig.value} |`);
       lastScenario = fig.scenario;
     }
   }
