@@ -149,8 +149,7 @@ async function healthy(member: EtcdMember, output: () => string): Promise<void> 
     );
   } catch (err) {
     throw new Error(`${(err as Error).message}; output: ${output().slice(-500)}`);
-  }
-  finally {
+  } finally {
     probe.close();
   }
 }
