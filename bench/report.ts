@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import escapeHtml from 'escape-html';
 import type { ThroughputRow } from './throughput.ts';
 import type { PropagationResult } from './propagation.ts';
@@ -18,14 +18,20 @@ const DOCS = new URL('../docs/', import.meta.url);
 const n = (v: number | null | undefined, digits = 0): string => (v === null || v === undefined ? '–' : v.toFixed(digits));
 
 /** docs/benchmarks.json (raw), docs/benchmarks.svg (chart) and docs/benchmarks.md (tables and how to rerun). */
-export function writeReport(results: Results, machine: Record<string, string | number>): void {
-  writeFileSync(new URL('benchmarks.json', DOCS), `${JSON.stringify({ machine, ...results }, null, 2)}\n`);
+export function writeReport(fresh: Results, machine: Record<string, string | number>): void {
+  // A run of some scenarios replaces those and keeps the others' last results.
+  const file = new URL('benchmarks.json', DOCS);
+  const previous = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Results & { machine?: unknown }) : {};
+  const { machine: _old, ...kept } = previous;
+  const results: Results = { ...kept, ...fresh };
+  writeFileSync(file, `${JSON.stringify({ machine, ...results }, null, 2)}\n`);
   const md: string[] = [
     '# Benchmarks',
     '',
     'Written by `npm run bench -- --write`; numbers are from the run described below, on one machine, with',
     'the load generator (wrk, one thread), the backends and the proxies sharing its cores. Compare ratios',
-    'measured in the same run, not absolute numbers across machines.',
+    'measured in the same run, not absolute numbers across machines. A run of some scenarios (`--only`)',
+    'rewrites those sections and keeps the others from their last run.',
     '',
     ...Object.entries(machine).map(([k, v]) => `- ${k}: \`${v}\``),
     '',
@@ -103,7 +109,7 @@ function chart(rows: ThroughputRow[]): string {
     paths.forEach((path, i) => {
       const row = picked.find((r) => r.backend === backend && r.path === path);
       if (!row) return;
-      const w = ((width - left - 90) * row.rps) / max;
+      const w = ((width - left - 140) * row.rps) / max;
       const y = y0 + i * barH;
       const colour = path.startsWith('branch-proxy') ? '#0969da' : path === 'direct' ? '#8c959f' : '#bf8700';
       parts.push(`<text x="${left - 8}" y="${y + 13}" text-anchor="end">${escapeHtml(path)}</text>`);

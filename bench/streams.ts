@@ -73,8 +73,9 @@ function download(port: number, mib: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const start = performance.now();
     request({ port, host: '127.0.0.1', path: `/download?mb=${mib}`, headers: { host: HOST } }, (res) => {
-      res.on('data', () => undefined);
-      res.on('end', () => resolve(mib / ((performance.now() - start) / 1000)));
+      let bytes = 0;
+      res.on('data', (c: Buffer) => (bytes += c.length));
+      res.on('end', () => (bytes === mib * 2 ** 20 ? resolve(mib / ((performance.now() - start) / 1000)) : reject(new Error(`download: got ${bytes} bytes`))));
       res.on('error', reject);
     }).on('error', reject).end();
   });
@@ -85,8 +86,14 @@ function upload(port: number, mib: number): Promise<number> {
     const chunk = Buffer.alloc(64 * 1024, 'u');
     const start = performance.now();
     const req = request({ port, host: '127.0.0.1', path: '/upload', method: 'POST', headers: { host: HOST, 'content-length': mib * 16 * chunk.length } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(mib / ((performance.now() - start) / 1000)));
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => {
+        // A proxy that refused the body (413) or cut it short must not look fast.
+        const received = res.statusCode === 200 ? (JSON.parse(body) as { bytes: number }).bytes : -1;
+        if (received !== mib * 16 * chunk.length) reject(new Error(`upload: status ${res.statusCode}, backend received ${received} bytes`));
+        else resolve(mib / ((performance.now() - start) / 1000));
+      });
     });
     req.on('error', reject);
     let left = mib * 16;

@@ -87,7 +87,9 @@ export async function startNginxProxy(routes: Record<string, number>): Promise<R
     .join('\n');
   // Keep-alive upstreams want an empty Connection header; WebSocket upgrades want "upgrade".
   const upgradeMap = '  map $http_upgrade $connection_upgrade { default upgrade; "" ""; }';
-  return nginx('nginx-proxy', port, `  access_log ${join(dir, 'nginx-access.log')};\n${upgradeMap}\n${servers}`, 'auto');
+  // Like the proxy under test: any body size, streamed rather than buffered to disk first.
+  const bodies = '  client_max_body_size 0;\n  proxy_request_buffering off;';
+  return nginx('nginx-proxy', port, `  access_log ${join(dir, 'nginx-access.log')};\n${bodies}\n${upgradeMap}\n${servers}`, 'auto');
 }
 
 /** configurable-http-proxy (JupyterHub's Node proxy) with host-based routes. */
