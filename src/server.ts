@@ -5,6 +5,7 @@ import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import type { Logger } from 'pino';
+import proxyaddr from 'proxy-addr';
 import { createAccessGate } from './access/access-gate.ts';
 import { ActivityTracker } from './activity/activity-tracker.ts';
 import { ActivityWriter } from './activity/activity-writer.ts';
@@ -45,7 +46,8 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
   const stopSource = new AbortController();
   const sourceDone = source.run(stopSource.signal);
 
-  const forwarder = createForwarder({ upstreamTimeoutMs: config.upstreamTimeoutMs, policy });
+  const trustProxy = config.access.trustedProxies.length > 0 ? proxyaddr.compile([...config.access.trustedProxies]) : undefined;
+  const forwarder = createForwarder({ upstreamTimeoutMs: config.upstreamTimeoutMs, policy, trustProxy });
   // Dashboard, activity and metrics: they read the registry and stop before it does.
   const stopWeb = new AbortController();
   const metrics = new ProxyMetrics({ registry, openWebSockets: () => forwarder.openWebSockets });

@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { BackendPolicy } from '../routing/backend-policy.ts';
 import type { Target } from '../routing/route-table.ts';
 import { createHttpForwarder } from './http-forwarder.ts';
+import type { TrustProxy } from './http-forwarder.ts';
 import { createWebSocketForwarder } from './websocket-forwarder.ts';
 
 /**
@@ -22,9 +23,9 @@ export interface Forwarder {
 }
 
 /** Plain HTTP through undici (the fast path), WebSocket upgrades through http-proxy-3. */
-export function createForwarder(options: { upstreamTimeoutMs: number; policy: BackendPolicy }): Forwarder {
+export function createForwarder(options: { upstreamTimeoutMs: number; policy: BackendPolicy; trustProxy?: TrustProxy }): Forwarder {
   const http = createHttpForwarder(options);
-  const ws = createWebSocketForwarder(options.policy);
+  const ws = createWebSocketForwarder(options.policy, options.trustProxy);
   return {
     web: http.web,
     upgrade: ws.upgrade,

@@ -13,6 +13,7 @@ export interface HttpForwarderOptions {
   readonly upstreamTimeoutMs: number;
   /** Checked on every new upstream connection, after resolving the backend's host name. */
   readonly policy: BackendPolicy;
+  readonly trustProxy?: TrustProxy;
 }
 
 export interface HttpForwarder {
@@ -44,7 +45,7 @@ export function createHttpForwarder(options: HttpForwarderOptions): HttpForwarde
       stripHopByHop(headers);
       // Node's server has already answered `Expect: 100-continue`; undici refuses the header.
       if (headers.expect !== undefined) delete headers.expect;
-      addForwardedHeaders(req, headers);
+      addForwardedHeaders(req, headers, options.trustProxy);
       const handler = new ResponseRelay(res, onError);
       res.once('close', () => handler.clientClosed());
       agent.dispatch(
@@ -104,17 +105,22 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
   }
 }
 
+/** Whether the peer is a load balancer from TRUSTED_PROXIES, whose X-Forwarded-* headers are believed. */
+export type TrustProxy = (address: string, hop: number) => boolean;
+
 /**
  * X-Forwarded-For is appended to, as every proxy does. Proto and Host describe
- * this hop and are overwritten: SECURITY: a client could otherwise make a backend
- * build links to any host it likes.
+ * the original request: kept as a trusted load balancer set them (it ended TLS),
+ * otherwise overwritten. SECURITY: a client could otherwise make a backend build
+ * links to any host it likes.
  */
-export function addForwardedHeaders(req: IncomingMessage, headers: IncomingHttpHeaders): void {
+export function addForwardedHeaders(req: IncomingMessage, headers: IncomingHttpHeaders, trustProxy?: TrustProxy): void {
   const remote = req.socket.remoteAddress ?? '';
   const prior = headers['x-forwarded-for'];
   headers['x-forwarded-for'] = prior ? `${prior}, ${remote}` : remote;
-  headers['x-forwarded-proto'] = 'encrypted' in req.socket ? 'https' : 'http';
-  headers['x-forwarded-host'] = headers.host;
+  const trusted = trustProxy?.(remote, 0) === true;
+  if (!trusted || headers['x-forwarded-proto'] === undefined) headers['x-forwarded-proto'] = 'encrypted' in req.socket ? 'https' : 'http';
+  if (!trusted || headers['x-forwarded-host'] === undefined) headers['x-forwarded-host'] = headers.host;
 }
 
 /** `GET http://host/path` (absolute form) becomes `/path`; undici sends origin form only. */

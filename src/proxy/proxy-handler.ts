@@ -107,6 +107,7 @@ export function createProxyHandler(o: ProxyHandlerOptions) {
   function accessLog(req: IncomingMessage, res: ServerResponse, start: number, deployment?: string, service?: string, target?: string): void {
     o.log.info(
       {
+        host: req.headers.host,
         deployment,
         service,
         target,

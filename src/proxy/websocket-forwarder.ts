@@ -6,6 +6,7 @@ import type { Target } from '../routing/route-table.ts';
 import type { ForwardErrorHandler } from './forwarder.ts';
 import { stripHopByHop } from './hop-by-hop.ts';
 import { addForwardedHeaders } from './http-forwarder.ts';
+import type { TrustProxy } from './http-forwarder.ts';
 import { resolveAllowed } from './resolve-allowed.ts';
 
 export interface WebSocketForwarder {
@@ -20,7 +21,7 @@ export interface WebSocketForwarder {
  * Every call passes an error callback: without one the library throws and kills
  * the process. The backend's address is resolved and checked against the policy first.
  */
-export function createWebSocketForwarder(policy: BackendPolicy): WebSocketForwarder {
+export function createWebSocketForwarder(policy: BackendPolicy, trustProxy?: TrustProxy): WebSocketForwarder {
   const proxy = createProxyServer({ xfwd: false });
   const upgraded = new WeakSet<Duplex>();
   let open = 0;
@@ -38,7 +39,7 @@ export function createWebSocketForwarder(policy: BackendPolicy): WebSocketForwar
   return {
     upgrade(req, socket, head, target, onError) {
       stripHopByHop(req.headers, { upgrade: true });
-      addForwardedHeaders(req, req.headers);
+      addForwardedHeaders(req, req.headers, trustProxy);
       resolveAllowed(target.host, target.port, policy).then(
         (address) => proxy.ws(req, socket, head, { target: { host: address, port: target.port } }, (err: Error) => onError(err, upgraded.has(socket))),
         (err: Error) => onError(err, false),

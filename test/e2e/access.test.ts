@@ -121,7 +121,12 @@ describe('access control on the public port', () => {
       await waitFor('snapshots', () => (local.registry.ready && office.registry.ready && untrusting.registry.ready ? true : undefined));
       assert.equal((await request(local.port, 'main.dev.localhost', '/echo')).status, 200);
       const fromOffice = { 'x-forwarded-for': '203.0.113.5' };
-      assert.equal((await request(office.port, 'main.dev.localhost', '/echo', { headers: fromOffice })).status, 200, 'office address via a trusted LB');
+      const viaLb = await request(office.port, 'main.dev.localhost', '/echo', { headers: { ...fromOffice, 'x-forwarded-proto': 'https', 'x-forwarded-host': 'main.dev.example.com' } });
+      assert.equal(viaLb.status, 200, 'office address via a trusted LB');
+      const seen = viaLb.json<{ headers: Record<string, string> }>().headers;
+      assert.equal(seen['x-forwarded-proto'], 'https', 'the LB ended TLS: the backend is told so');
+      assert.equal(seen['x-forwarded-host'], 'main.dev.example.com');
+      assert.equal(seen['x-forwarded-for'], '203.0.113.5, 127.0.0.1');
       const denied = await request(office.port, 'main.dev.localhost', '/echo', { headers: { accept: 'application/json' } });
       assert.equal(denied.status, 403, 'the LB itself is not in the allowlist');
       assert.equal(denied.json().error, 'forbidden');
