@@ -1,6 +1,5 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { serviceKey } from '../../src/registry/keys.ts';
 import type { Backend } from '../helpers/backend.ts';
 import { startBackend } from '../helpers/backend.ts';
 import type { EtcdServer } from '../helpers/etcd.ts';
@@ -10,35 +9,15 @@ import type { TestProxy } from '../helpers/proxy.ts';
 import { startProxy } from '../helpers/proxy.ts';
 import type { Relay } from '../helpers/relay.ts';
 import { startRelay } from '../helpers/relay.ts';
+import { serviceKey } from '../../src/registry/keys.ts';
+import { etcdRoutes, register, tableOf } from '../helpers/registry.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const P = '/deployment/';
 
-async function register(etcd: EtcdServer, deployment: string, service: string, port: number): Promise<void> {
-  await etcd.client.put(serviceKey(P, deployment, service, 'ip')).value('127.0.0.1');
-  await etcd.client.put(serviceKey(P, deployment, service, 'port')).value(String(port));
-}
-
 async function readyz(proxy: TestProxy): Promise<{ status: number; body: { ready: boolean; etcd: string; revision: number; routes: number } }> {
   const res = await fetch(`http://127.0.0.1:${proxy.adminPort}/readyz`);
   return { status: res.status, body: (await res.json()) as { ready: boolean; etcd: string; revision: number; routes: number } };
-}
-
-/** The proxy's routes as `deployment/service=address`, sorted. */
-function tableOf(proxy: TestProxy): string[] {
-  return [...proxy.registry.table.routes()].map((r) => `${r.deployment}/${r.service}=${r.target.address}`).sort();
-}
-
-/** etcd's registry as the same strings, from a fresh range read. */
-async function etcdRoutes(etcd: EtcdServer): Promise<string[]> {
-  const kvs = await etcd.client.getAll().prefix(P).strings();
-  const routes: string[] = [];
-  for (const [key, ip] of Object.entries(kvs)) {
-    const m = key.match(/^\/deployment\/([^/]+)\/service\/([^/]+)\/ip$/);
-    const port = kvs[key.replace(/ip$/, 'port')];
-    if (m && port) routes.push(`${m[1]}/${m[2]}=${ip}:${port}`);
-  }
-  return routes.sort();
 }
 
 describe('stopping', () => {
@@ -76,7 +55,7 @@ describe('registry faults: the table stays consistent with etcd', () => {
   });
 
   test('starts while etcd is unreachable: /readyz 503 until the first snapshot, then 200', async (t) => {
-    await register(etcd, 'early', 'web', backend.port);
+    await register(etcd.client, 'early', 'web', backend.port);
     await relay.cut();
     proxy = await startProxy(`http://127.0.0.1:${relay.port}`);
     const health = await fetch(`http://127.0.0.1:${proxy.adminPort}/healthz`);
@@ -93,18 +72,18 @@ describe('registry faults: the table stays consistent with etcd', () => {
   });
 
   test('cut off from a live etcd: keeps serving, and the missed puts and deletes apply after reconnecting', async (t) => {
-    await register(etcd, 'stays', 'web', backend.port);
-    await register(etcd, 'goes', 'web', backend.port);
+    await register(etcd.client, 'stays', 'web', backend.port);
+    await register(etcd.client, 'goes', 'web', backend.port);
     await waitFor('both routed', () => (tableOf(proxy).length === 3 ? true : undefined));
     await relay.cut();
     await waitFor('disconnect noticed', () => (proxy.registry.connected ? undefined : true), 10_000);
     const during = await readyz(proxy);
     assert.deepEqual([during.status, during.body.ready, during.body.etcd], [200, true, 'disconnected']);
     assert.equal((await request(proxy.port, 'stays.dev.localhost', '/echo')).status, 200, 'last table keeps serving');
-    await register(etcd, 'arrives', 'web', backend.port);
+    await register(etcd.client, 'arrives', 'web', backend.port);
     await etcd.client.delete().prefix(`${P}goes/`);
     await relay.restore();
-    const { ms } = await waitFor('missed changes applied', async () => ((await etcdRoutes(etcd)).join() === tableOf(proxy).join() ? true : undefined), 10_000);
+    const { ms } = await waitFor('missed changes applied', async () => ((await etcdRoutes(etcd.client)).join() === tableOf(proxy).join() ? true : undefined), 10_000);
     t.diagnostic(`missed changes applied ${ms.toFixed(0)} ms after reconnecting`);
     assert.equal((await request(proxy.port, 'arrives.dev.localhost', '/echo')).status, 200);
     assert.equal((await request(proxy.port, 'goes.dev.localhost', '/echo')).status, 404);
@@ -114,13 +93,13 @@ describe('registry faults: the table stays consistent with etcd', () => {
     await relay.cut();
     await waitFor('disconnect noticed', () => (proxy.registry.connected ? undefined : true), 10_000);
     const revisionBefore = proxy.registry.revision;
-    for (let i = 0; i < 5; i++) await register(etcd, `churn-${i}`, 'web', backend.port);
+    for (let i = 0; i < 5; i++) await register(etcd.client, `churn-${i}`, 'web', backend.port);
     await etcd.client.delete().prefix(`${P}stays/`);
     await etcd.client.put(serviceKey(P, 'arrives', 'web', 'port')).value('1');
     const compactedAt = await etcd.compact();
     assert.ok(compactedAt > revisionBefore + 1);
     await relay.restore();
-    const { ms } = await waitFor('table equals etcd', async () => ((await etcdRoutes(etcd)).join() === tableOf(proxy).join() ? true : undefined), 10_000);
+    const { ms } = await waitFor('table equals etcd', async () => ((await etcdRoutes(etcd.client)).join() === tableOf(proxy).join() ? true : undefined), 10_000);
     t.diagnostic(`reloaded ${ms.toFixed(0)} ms after reconnecting (compacted at ${compactedAt}, proxy was at ${revisionBefore})`);
     assert.ok(proxy.registry.revision >= compactedAt);
   });
@@ -132,9 +111,9 @@ describe('registry faults: the table stays consistent with etcd', () => {
     for (let i = 0; i < 20; i++) if ((await request(proxy.port, 'churn-0.dev.localhost', '/echo')).status !== 200) failed++;
     assert.equal(failed, 0, 'requests for known routes during the outage');
     await etcd.start();
-    await register(etcd, 'after-restart', 'web', backend.port);
+    await register(etcd.client, 'after-restart', 'web', backend.port);
     await etcd.client.delete().prefix(`${P}churn-1/`);
-    const { ms } = await waitFor('changes after restart applied', async () => ((await etcdRoutes(etcd)).join() === tableOf(proxy).join() ? true : undefined), 10_000);
+    const { ms } = await waitFor('changes after restart applied', async () => ((await etcdRoutes(etcd.client)).join() === tableOf(proxy).join() ? true : undefined), 10_000);
     t.diagnostic(`changes made after the restart applied within ${ms.toFixed(0)} ms`);
     assert.equal((await request(proxy.port, 'after-restart.dev.localhost', '/echo')).status, 200);
   });

@@ -17,7 +17,7 @@ import { startProxy } from '../helpers/proxy.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { createFigures } from './lib/figures.ts';
 import { describeTally, openFds, runPool, tally } from './lib/process.ts';
-import { DOMAIN, register, tableOf } from './lib/registry.ts';
+import { DOMAIN, register, tableOf } from '../helpers/registry.ts';
 
 const figures = createFigures(import.meta.filename);
 const UPSTREAM_TIMEOUT_MS = 1000;

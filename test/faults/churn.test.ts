@@ -13,7 +13,7 @@ import { startProxy } from '../helpers/proxy.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { createFigures } from './lib/figures.ts';
 import { startLoad } from './lib/load.ts';
-import { DOMAIN, PREFIX, deregister, etcdRoutes, register, tableOf } from './lib/registry.ts';
+import { DOMAIN, PREFIX, deregister, etcdRoutes, register, tableOf } from '../helpers/registry.ts';
 
 const figures = createFigures(import.meta.filename);
 const SECONDS = Number(process.env.FAULTS_CHURN_SECONDS ?? 30);

@@ -14,7 +14,7 @@ import { waitFor } from '../helpers/wait.ts';
 import { createFigures } from './lib/figures.ts';
 import { startLoad } from './lib/load.ts';
 import { describeTally, heapAfterGcMiB, openFds, runPool, tally } from './lib/process.ts';
-import { DOMAIN, register, tableOf } from './lib/registry.ts';
+import { DOMAIN, register, tableOf } from '../helpers/registry.ts';
 
 const figures = createFigures(import.meta.filename);
 const HOST = `app.${DOMAIN}`;

@@ -12,7 +12,7 @@ import { waitFor } from '../helpers/wait.ts';
 import { createFigures } from './lib/figures.ts';
 import type { Load } from './lib/load.ts';
 import { startLoad } from './lib/load.ts';
-import { DOMAIN, absent, deregister, etcdRoutes, msUntilInSync, register, routes, tableOf } from './lib/registry.ts';
+import { DOMAIN, absent, deregister, etcdRoutes, msUntilInSync, register, routes, tableOf } from '../helpers/registry.ts';
 
 const figures = createFigures(import.meta.filename);
 const STABLE = 10;

@@ -15,7 +15,7 @@ import { waitFor } from '../helpers/wait.ts';
 import { createFigures } from './lib/figures.ts';
 import { startLoad } from './lib/load.ts';
 import type { LoadResult, LoadTarget } from './lib/load.ts';
-import { DOMAIN, PREFIX, absent, deregister, etcdRoutes, msUntil, register, routes, tableOf } from './lib/registry.ts';
+import { DOMAIN, PREFIX, absent, deregister, etcdRoutes, msUntil, register, routes, tableOf } from '../helpers/registry.ts';
 
 const figures = createFigures(import.meta.filename);
 const STABLE = 20;

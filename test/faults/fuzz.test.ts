@@ -19,7 +19,7 @@ import { startProxy } from '../helpers/proxy.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { createFigures } from './lib/figures.ts';
 import { describeTally, tally } from './lib/process.ts';
-import { DOMAIN, PREFIX, etcdRoutes, register, tableOf } from './lib/registry.ts';
+import { DOMAIN, PREFIX, etcdRoutes, register, tableOf } from '../helpers/registry.ts';
 
 const figures = createFigures(import.meta.filename);
 const RUNS = Number(process.env.FAULTS_FUZZ_RUNS ?? 2000);

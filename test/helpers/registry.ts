@@ -1,7 +1,7 @@
 import type { Etcd3 } from 'etcd3';
-import { serviceKey } from '../../../src/registry/keys.ts';
-import type { TestProxy } from '../../helpers/proxy.ts';
-import { waitFor } from '../../helpers/wait.ts';
+import { serviceKey } from '../../src/registry/keys.ts';
+import type { TestProxy } from './proxy.ts';
+import { waitFor } from './wait.ts';
 
 export const PREFIX = '/deployment/';
 export const DOMAIN = 'dev.localhost';
