@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { WebSocket } from 'ws';
 import { mintShareToken, shareKey } from '../../src/access/share-token.ts';
-import { serviceKey } from '../../src/registry/keys.ts';
 import type { Backend } from '../helpers/backend.ts';
 import { startBackend } from '../helpers/backend.ts';
 import type { EtcdServer } from '../helpers/etcd.ts';
@@ -14,9 +13,9 @@ import { startEtcd } from '../helpers/etcd.ts';
 import { request } from '../helpers/http.ts';
 import type { TestProxy } from '../helpers/proxy.ts';
 import { startProxy } from '../helpers/proxy.ts';
+import { register } from '../helpers/registry.ts';
 import { waitFor } from '../helpers/wait.ts';
 
-const P = '/deployment/';
 const TOKEN = 'ci-token-0123456789abcdef';
 const SECRET = 'share-secret-0123456789abcdef0123456789';
 const basic = (user: string, pass: string) => `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
@@ -29,10 +28,7 @@ describe('access control on the public port', () => {
   before(async () => {
     etcd = await startEtcd();
     backend = await startBackend('b');
-    for (const [d, s] of [['main', 'web'], ['main', 'api'], ['other', 'web']]) {
-      await etcd.client.put(serviceKey(P, d!, s!, 'ip')).value('127.0.0.1');
-      await etcd.client.put(serviceKey(P, d!, s!, 'port')).value(String(backend.port));
-    }
+    for (const [d, s] of [['main', 'web'], ['main', 'api'], ['other', 'web']] as const) await register(etcd.client, d, s, backend.port);
     const dir = mkdtempSync(join(tmpdir(), 'branch-proxy-access-'));
     writeFileSync(join(dir, 'htpasswd'), `# team\nalice:${bcrypt.hashSync('wonderland', 4)}\n`);
     proxy = await startProxy(etcd.endpoint, { AUTH_HTPASSWD: join(dir, 'htpasswd'), AUTH_TOKEN: TOKEN, SHARE_SECRET: SECRET });
