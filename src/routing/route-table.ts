@@ -175,7 +175,7 @@ export class RouteTable {
   }
 }
 
-export function makeTarget(host: string, port: number): Target {
+function makeTarget(host: string, port: number): Target {
   // Only an IPv6 literal contains a colon (the codec has validated the host); cheaper than isIP().
   const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
   return { host, port, address, origin: `http://${address}` };

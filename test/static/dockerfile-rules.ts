@@ -57,10 +57,6 @@ function resolveArgs(dockerfile: Dockerfile, value: string): string {
   return value.replace(/\$\{?(\w+)\}?/g, (_, name: string) => args.get(name) ?? '');
 }
 
-function stageNames(dockerfile: Dockerfile): string[] {
-  return dockerfile.getFROMs().map((f) => f.getBuildStage() ?? '').filter((n) => n !== '');
-}
-
 /** Every COPY/ADD source from the context exists and is not left out by .dockerignore; every --from names an earlier stage. */
 export function copyProblems(dockerfile: Dockerfile, context: BuildContext): string[] {
   const problems: string[] = [];
