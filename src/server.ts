@@ -21,14 +21,22 @@ import { EtcdSource } from './registry/etcd-source.ts';
 import { Registry } from './registry/registry.ts';
 import { createBackendPolicy } from './routing/backend-policy.ts';
 import { createHostMatcher } from './routing/host.ts';
+import { StartupError } from './startup-error.ts';
 import { readCertificate, reloadCertificateOnChange } from './tls/certificate-reloader.ts';
 import { createAdminApp } from './web/admin-app.ts';
+import type { AdminAppOptions } from './web/admin-app.ts';
+import type { LinkBase } from './web/links.ts';
 import { createPublicApp } from './web/public-app.ts';
 import { TargetProbe } from './web/target-probe.ts';
+import type { TargetProbeEvents } from './web/target-probe.ts';
+import type { Reachability } from './web/deployments-view.ts';
+import type { EventEmitter } from 'node:events';
+import type { Target } from './routing/route-table.ts';
 
 export interface RunningServer {
   readonly registry: Registry;
   readonly port: number;
+  /** In a worker, the primary's admin port. */
   readonly adminPort: number;
   /** The plain-HTTP port that redirects to HTTPS, when TLS and HTTP_REDIRECT_PORT are set. */
   readonly redirectPort: number | undefined;
@@ -36,25 +44,38 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Wires etcd -> registry -> route table -> proxy, and starts both listeners. */
-export async function startServer(config: ServeConfig, log: Logger): Promise<RunningServer> {
-  const etcd = createEtcdClient(config.etcd);
+/** Reachability of backends as some other process probed it (see src/cluster/). */
+export type ReachabilitySource = { status(target: Target): Reachability } & EventEmitter<TargetProbeEvents>;
+
+/** What a worker of a cluster leaves to its primary. */
+export interface WorkerRole {
+  /** The primary's admin listener: never a backend, like our own ports. */
+  readonly adminPort: number;
+  /** The primary probes the backends once for all workers. */
+  readonly reachability: ReachabilitySource;
+  /** Hands this process's metrics to the primary, which sums them over the workers. */
+  readonly shareMetrics: (register: ProxyMetrics['register']) => void;
+}
+
+/**
+ * Wires etcd -> registry -> route table -> proxy, and starts the public listener and,
+ * unless this process is a cluster worker, the admin listener.
+ */
+export async function startServer(config: ServeConfig, log: Logger, worker?: WorkerRole): Promise<RunningServer> {
   const ownPorts = new Set<number>();
-  const policy = createBackendPolicy({ allow: config.backendAllow, ownPorts, localAddresses: localAddresses() });
-  const registry = new Registry(config.etcd.prefix, log, policy);
-  const source = new EtcdSource(etcd, registry, log);
-  const stopSource = new AbortController();
-  const sourceDone = source.run(stopSource.signal);
+  const { etcd, registry, policy, stop: stopRegistry } = watchRegistry(config, log, ownPorts);
 
   const trustProxy = config.access.trustedProxies.length > 0 ? proxyaddr.compile([...config.access.trustedProxies]) : undefined;
   const forwarder = createForwarder({ upstreamTimeoutMs: config.upstreamTimeoutMs, policy, trustProxy });
   // Dashboard, activity and metrics: they read the registry and stop before it does.
   const stopWeb = new AbortController();
   const metrics = new ProxyMetrics({ registry, openWebSockets: () => forwarder.openWebSockets });
+  worker?.shareMetrics(metrics.register);
   const activity = new ActivityTracker();
   const activityDone = new ActivityWriter(etcd, registry, activity, log, { intervalMs: config.activityWriteMs }).run(stopWeb.signal);
-  const probe = new TargetProbe(registry, { intervalMs: config.probeIntervalMs });
-  const probeDone = probe.run(stopWeb.signal);
+  const ownProbe = worker ? undefined : new TargetProbe(registry, { intervalMs: config.probeIntervalMs });
+  const probeDone = ownProbe?.run(stopWeb.signal);
+  const probe = worker?.reachability ?? ownProbe!;
   const sources = { defaultService: config.defaultService, activity, reachability: probe };
   const matchHost = createHostMatcher(config.domains);
   let server: Server | HttpsServer | undefined;
@@ -100,19 +121,13 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
       await listen(redirectServer, config.tls.redirectPort, config.host);
     }
   }
-  const adminApp = createAdminApp({
-    registry,
-    sources,
-    metrics: () => metrics.text(),
-    primaryDomain: config.domains[0]!,
-    publicLinks: config.tls ? { scheme: 'https', port: publicPort === 443 ? '' : `:${publicPort}` } : { scheme: 'http', port: publicPort === 80 ? '' : `:${publicPort}` },
-    log,
-  });
-  await adminApp.listen({ port: config.adminPort, host: config.adminHost ?? '::' });
-  const adminPort = (adminApp.server.address() as AddressInfo).port;
+  const adminApp = worker
+    ? undefined
+    : await startAdmin(config, { registry, sources, metrics: () => metrics.text(), publicLinks: () => publicLinks(config, publicPort), log });
+  const adminPort = worker?.adminPort ?? adminApp!.port;
   ownPorts.add(publicPort).add(adminPort);
 
-  log.info({ config: { ...config, port: publicPort, adminPort, etcd: describeEtcd(config.etcd), access: describeAccess(config.access) } }, 'branch-proxy started');
+  if (!worker) log.info({ config: describeConfig(config, publicPort, adminPort) }, 'branch-proxy started');
 
   return {
     registry,
@@ -132,9 +147,26 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
       clearTimeout(grace);
       await forwarder.close();
       await publicApp.close();
-      await adminApp.close();
+      await adminApp?.close();
       await Promise.all([activityDone, probeDone]);
       metrics.close();
+      await stopRegistry();
+    },
+  };
+}
+
+/** The etcd client and a registry kept in sync with etcd; `ownPorts` is filled in once the listeners are up. */
+export function watchRegistry(config: ServeConfig, log: Logger, ownPorts: ReadonlySet<number>) {
+  const etcd = createEtcdClient(config.etcd);
+  const policy = createBackendPolicy({ allow: config.backendAllow, ownPorts, localAddresses: localAddresses() });
+  const registry = new Registry(config.etcd.prefix, log, policy);
+  const stopSource = new AbortController();
+  const sourceDone = new EtcdSource(etcd, registry, log).run(stopSource.signal);
+  return {
+    etcd,
+    registry,
+    policy,
+    async stop(): Promise<void> {
       stopSource.abort();
       await sourceDone;
       etcd.close();
@@ -142,15 +174,42 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
   };
 }
 
+/** The admin listener (health, API, metrics) on ADMIN_PORT. */
+export async function startAdmin(config: ServeConfig, o: Omit<AdminAppOptions, 'primaryDomain'>) {
+  const app = createAdminApp({ ...o, primaryDomain: config.domains[0]! });
+  await app.listen({ port: config.adminPort, host: config.adminHost ?? '::' }).catch((err: NodeJS.ErrnoException) => {
+    throw listenError(err, config.adminPort, config.adminHost);
+  });
+  return { port: (app.server.address() as AddressInfo).port, close: () => app.close() };
+}
+
+/** How links to deployments are spelled when no request says: the public port's scheme and port. */
+export function publicLinks(config: ServeConfig, port: number): LinkBase {
+  return config.tls ? { scheme: 'https', port: port === 443 ? '' : `:${port}` } : { scheme: 'http', port: port === 80 ? '' : `:${port}` };
+}
+
+/** The effective configuration for the start log line, without secrets. */
+export function describeConfig(config: ServeConfig, port: number, adminPort: number): Record<string, unknown> {
+  return { ...config, port, adminPort, etcd: describeEtcd(config.etcd), access: describeAccess(config.access) };
+}
+
 /** Listens on `host`, or on every IPv6 and IPv4 address when none is given. */
 function listen(server: Server, port: number, host: string | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err: NodeJS.ErrnoException) => reject(listenError(err, port, host)));
     server.listen({ port, host }, () => {
       server.off('error', reject);
       resolve();
     });
   });
+}
+
+function listenError(err: NodeJS.ErrnoException, port: number, host: string | undefined): Error {
+  const where = `${host ?? 'all addresses'} port ${port}`;
+  if (err.code === 'EADDRINUSE') return new StartupError(`cannot listen on ${where}: another process uses it; stop it or choose another port`);
+  if (err.code === 'EACCES') return new StartupError(`cannot listen on ${where}: permission denied; ports below 1024 need root or CAP_NET_BIND_SERVICE`);
+  if (err.code === 'EADDRNOTAVAIL') return new StartupError(`cannot listen on ${where}: no network interface has that address; check HOST/ADMIN_HOST`);
+  return err;
 }
 
 /** This machine's interface addresses, so a backend cannot name the proxy by its LAN address either. */

@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
 import { ConfigError } from '../config/config-error.ts';
+import { StartupError } from '../startup-error.ts';
 import { registerDeregister } from './deregister.ts';
 import { registerLs } from './ls.ts';
 import { registerPrune } from './prune.ts';
@@ -34,6 +35,10 @@ try {
   if (err instanceof ConfigError || err instanceof UsageError) {
     process.stderr.write(`branch-proxy: ${err.message}\n`);
     process.exit(2);
+  }
+  if (err instanceof StartupError) {
+    process.stderr.write(`branch-proxy: ${err.message}\n`);
+    process.exit(1);
   }
   throw err;
 }

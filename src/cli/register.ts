@@ -66,7 +66,7 @@ export function registerRegister(program: Command): void {
     );
   addSettingOptions(command, ETCD_SETTINGS).action(async (args: string[]) => {
     const opts = command.opts<RegisterOptions>();
-    const log = createLogger(parseLogLevel('LOG_LEVEL', opts.logLevel), pino.destination({ sync: true }));
+    const log = createLogger(parseLogLevel('LOG_LEVEL', opts.logLevel), { destination: pino.destination({ sync: true }) });
     const code = await runRegister(command, opts, args, log);
     log.flush();
     process.exit(code);

@@ -2,6 +2,9 @@ import type { Command } from 'commander';
 import { loadServeConfig } from '../config/serve-config.ts';
 import { SERVE_SETTINGS } from '../config/settings.ts';
 import { createLogger } from '../logging/logger.ts';
+import cluster from 'node:cluster';
+import { startPrimary } from '../cluster/primary.ts';
+import { startWorker } from '../cluster/worker.ts';
 import { startServer } from '../server.ts';
 import { addSettingOptions, settingValues } from './settings-options.ts';
 
@@ -12,8 +15,9 @@ export function registerServe(program: Command): void {
     .addHelpText('after', '\nEvery option can also be set by the environment variable shown; a flag wins over the variable.');
   addSettingOptions(command, SERVE_SETTINGS).action(async () => {
     const config = loadServeConfig(settingValues(command, SERVE_SETTINGS));
-    const log = createLogger(config.logLevel);
-    const server = await startServer(config, log);
+    const root = createLogger(config.logLevel, { sharedStdout: config.workers > 1 });
+    const log = cluster.worker ? root.child({ worker: cluster.worker.id }) : root;
+    const server = config.workers === 1 ? await startServer(config, log) : cluster.isPrimary ? await startPrimary(config, log) : await startWorker(config, log);
     let stopping = false;
     const stop = (signal: NodeJS.Signals): void => {
       if (stopping) return;
@@ -22,12 +26,12 @@ export function registerServe(program: Command): void {
       server.close().then(
         () => {
           log.info('stopped');
-          log.flush();
+          root.flush();
           process.exit(0);
         },
         (err: unknown) => {
           log.error({ err }, 'shutdown failed');
-          log.flush();
+          root.flush();
           process.exit(1);
         },
       );

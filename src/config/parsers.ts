@@ -19,6 +19,14 @@ export function parsePositiveInt(variable: string, raw: string, unit: string): n
   return n;
 }
 
+/** `auto` -> one per CPU the process may run on; otherwise 1..1024. */
+export function parseWorkers(variable: string, raw: string, cpus: number): number {
+  if (raw === 'auto') return cpus;
+  const n = /^\d+$/.test(raw) ? Number(raw) : NaN;
+  if (!(n >= 1 && n <= 1024)) throw new ConfigError(variable, raw, '"auto" or a whole number of processes from 1 to 1024');
+  return n;
+}
+
 export function isHostname(name: string): boolean {
   return name.length <= 253 && name.split('.').every((label) => DNS_LABEL.test(label));
 }

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import type { Credentials } from '../access/htpasswd.ts';
 import { ConfigError } from './config-error.ts';
 import { loadHtpasswd } from '../access/htpasswd.ts';
@@ -14,6 +15,7 @@ import {
   parsePositiveInt,
   parsePrefix,
   parseServiceName,
+  parseWorkers,
 } from './parsers.ts';
 import type { ETCD_SETTINGS, SERVE_SETTINGS, SettingValues } from './settings.ts';
 
@@ -53,6 +55,8 @@ export interface ServeConfig {
   readonly activityWriteMs: number;
   readonly shutdownGraceMs: number;
   readonly logLevel: LogLevel;
+  /** Proxy processes; 1 runs everything in this process (see src/cluster/). */
+  readonly workers: number;
 }
 
 export function loadEtcdConfig(v: SettingValues<typeof ETCD_SETTINGS>): EtcdConfig {
@@ -106,6 +110,7 @@ export function loadServeConfig(v: SettingValues<typeof SERVE_SETTINGS>): ServeC
     activityWriteMs: parsePositiveInt('ACTIVITY_WRITE_MS', v.ACTIVITY_WRITE_MS, 'milliseconds'),
     shutdownGraceMs: parsePositiveInt('SHUTDOWN_GRACE_MS', v.SHUTDOWN_GRACE_MS, 'milliseconds'),
     logLevel: parseLogLevel('LOG_LEVEL', v.LOG_LEVEL),
+    workers: parseWorkers('WORKERS', v.WORKERS, availableParallelism()),
   });
 }
 

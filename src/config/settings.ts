@@ -43,6 +43,7 @@ export const SERVE_SETTINGS = [
   { env: 'ACTIVITY_WRITE_MS', default: '60000', description: 'how often last-request times go to etcd: at most one write per requested deployment per interval' },
   { env: 'SHUTDOWN_GRACE_MS', default: '10000', description: 'on SIGTERM, time in-flight requests get to finish' },
   { env: 'LOG_LEVEL', default: 'info', description: 'fatal, error, warn, info, debug, trace or silent' },
+  { env: 'WORKERS', default: 'auto', description: 'proxy processes sharing PORT, each with its own route table; auto: one per CPU; 1: a single process' },
 ] as const satisfies readonly Setting[];
 
 /** How `url` spells a deployment's address: `<scheme>://<deployment>[-<service>].<domain>[:<port>]/`. */

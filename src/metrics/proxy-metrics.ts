@@ -15,6 +15,10 @@ const UPSTREAM_ERROR_KINDS: readonly UpstreamErrorKind[] = ['refused', 'unreacha
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
 /**
+ * With WORKERS > 1 the primary sums each metric over the workers; the ones every
+ * worker holds a copy of (route count, etcd connection, registry events) take the
+ * max (min for the connection) instead, so they read as for one process.
+ *
  * The proxy's Prometheus metrics (documented in docs/dashboard.md), in a
  * registry of their own: no global state, so several servers can share a process.
  * Label cardinality is bounded: only deployments and services in the route table
@@ -72,6 +76,7 @@ export class ProxyMetrics {
       name: 'branch_proxy_routes',
       help: 'Routable services (deployment/service pairs with an ip and a port) in the route table.',
       registers,
+      aggregator: 'max',
       collect() {
         this.set(table().routeCount);
       },
@@ -80,6 +85,7 @@ export class ProxyMetrics {
       name: 'branch_proxy_registry_connected',
       help: '1 while the etcd watch is connected, 0 while the proxy serves its last table without etcd.',
       registers,
+      aggregator: 'min',
       collect() {
         this.set(o.registry.connected ? 1 : 0);
       },
@@ -88,6 +94,7 @@ export class ProxyMetrics {
       name: 'branch_proxy_registry_events_total',
       help: 'Deployment changes applied to the route table (one per registry key changed, and one per deployment on a resync).',
       registers,
+      aggregator: 'max',
     });
     this.#resyncs = new Counter({
       name: 'branch_proxy_registry_resyncs_total',

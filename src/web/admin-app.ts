@@ -10,7 +10,10 @@ export interface AdminAppOptions {
   readonly registry: Registry;
   readonly sources: ViewSources;
   readonly primaryDomain: string;
-  readonly publicLinks: LinkBase;
+  /** Read per request: a cluster's primary learns the public port from its workers. */
+  readonly publicLinks: () => LinkBase;
+  /** In a cluster, how many workers have loaded their route table; /readyz waits for all. */
+  readonly workers?: () => { readonly ready: number; readonly total: number };
   /** Prometheus text exposition, served at /metrics. */
   readonly metrics?: () => Promise<{ contentType: string; body: string }>;
   readonly log: Logger;
@@ -22,8 +25,10 @@ export function createAdminApp(o: AdminAppOptions): FastifyInstance {
   app.get('/healthz', async () => ({ ok: true }));
   app.get('/readyz', async (_req, reply) => {
     const r = o.registry;
-    const body = { ready: r.ready, etcd: r.connected ? 'connected' : 'disconnected', revision: r.revision, routes: r.table.routeCount };
-    return reply.code(r.ready ? 200 : 503).send(body);
+    const workers = o.workers?.();
+    const ready = r.ready && (!workers || workers.ready === workers.total);
+    const body = { ready, etcd: r.connected ? 'connected' : 'disconnected', revision: r.revision, routes: r.table.routeCount, ...(workers ? { workers } : {}) };
+    return reply.code(ready ? 200 : 503).send(body);
   });
   const metrics = o.metrics;
   if (metrics) {
@@ -35,7 +40,7 @@ export function createAdminApp(o: AdminAppOptions): FastifyInstance {
   void app.register(apiRoutes, {
     registry: o.registry,
     sources: o.sources,
-    linksFor: () => ({ base: o.publicLinks, domain: o.primaryDomain }),
+    linksFor: () => ({ base: o.publicLinks(), domain: o.primaryDomain }),
   });
   return app;
 }

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { ConfigError } from '../../../src/config/config-error.ts';
@@ -21,6 +21,13 @@ describe('loadServeConfig', () => {
     assert.equal(c.host, undefined);
     assert.equal(c.defaultService, 'web');
     assert.ok(Object.isFrozen(c));
+  });
+
+  test('WORKERS: auto is one per CPU this process may use; a number is taken as is', () => {
+    assert.equal(load({}).workers, availableParallelism());
+    assert.equal(load({ WORKERS: '1' }).workers, 1);
+    assert.equal(load({ WORKERS: '12' }).workers, 12);
+    for (const bad of ['0', '-1', 'two', '1.5', '1025', '']) assert.throws(() => load({ WORKERS: bad }), /WORKERS/, bad);
   });
 
   test('lists and normalisation', () => {

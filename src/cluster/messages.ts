@@ -1,0 +1,23 @@
+import type { Reachability } from '../web/deployments-view.ts';
+
+/** worker -> primary: the worker listens and has loaded its route table. */
+export interface ReadyMessage {
+  readonly type: 'branch-proxy:ready';
+}
+
+/** primary -> workers: probe results, `[address, reachable, checkedAt]`. */
+export interface ReachabilityMessage {
+  readonly type: 'branch-proxy:reachability';
+  /** Every probed target: the worker forgets the ones not listed. */
+  readonly full: boolean;
+  readonly entries: readonly (readonly [address: string, reachable: Reachability['reachable'], checkedAt: number | undefined])[];
+  /** Deployments whose reachability flipped, for the dashboards' live feed. */
+  readonly changed: readonly string[];
+}
+
+/** The primary's admin port, handed to each worker in its environment at fork. */
+export const ADMIN_PORT_ENV = 'BRANCH_PROXY_CLUSTER_ADMIN_PORT';
+
+export function isMessage<T extends { type: string }>(m: unknown, type: T['type']): m is T {
+  return typeof m === 'object' && m !== null && (m as { type?: unknown }).type === type;
+}

@@ -1,0 +1,97 @@
+import cluster from 'node:cluster';
+import type { Worker } from 'node:cluster';
+import type { Logger } from 'pino';
+import { StartupError } from '../startup-error.ts';
+import type { ReadyMessage } from './messages.ts';
+import { ADMIN_PORT_ENV, isMessage } from './messages.ts';
+
+/** A worker that dies after it served is replaced after this pause (so a crash loop logs once a second, not flat out). */
+const RESTART_DELAY_MS = 1000;
+
+export interface WorkerPoolOptions {
+  readonly size: number;
+  readonly adminPort: number;
+  readonly log: Logger;
+  /** A worker (re)started and listens: send it what it needs from the primary. */
+  readonly onListening: (worker: Worker, port: number) => void;
+}
+
+/**
+ * Forks the workers, replaces the ones that die, and knows which have loaded
+ * their route table. Node's cluster module shares the public port among them.
+ */
+export class WorkerPool {
+  readonly #ready = new Set<number>();
+  readonly #o: WorkerPoolOptions;
+  #stopping = false;
+  #restarts = new Set<NodeJS.Timeout>();
+
+  constructor(o: WorkerPoolOptions) {
+    this.#o = o;
+  }
+
+  /** Resolves once every worker listens; rejects if one exits before it does (a bad port, say). */
+  start(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let listening = 0;
+      for (let i = 0; i < this.#o.size; i++) {
+        const worker = this.#fork();
+        const onExit = (code: number | null, signal: string | null): void =>
+          reject(new StartupError(`worker ${worker.id} exited (${signal ?? `code ${code}`}) before it listened; its reason is printed above`));
+        worker.once('exit', onExit);
+        worker.once('listening', () => {
+          worker.off('exit', onExit);
+          if (++listening === this.#o.size) resolve();
+        });
+      }
+    });
+  }
+
+  readiness(): { ready: number; total: number } {
+    return { ready: this.#ready.size, total: this.#o.size };
+  }
+
+  workers(): Worker[] {
+    return Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
+  }
+
+  /** Asks every worker to drain (SIGTERM: each lets its in-flight requests finish) and waits until all have exited. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    for (const t of this.#restarts) clearTimeout(t);
+    await Promise.all(
+      this.workers().map((w) => {
+        if (w.isDead()) return undefined;
+        const exited = new Promise((resolve) => w.once('exit', resolve));
+        w.process.kill('SIGTERM');
+        return exited;
+      }),
+    );
+  }
+
+  #fork(): Worker {
+    const worker = cluster.fork({ [ADMIN_PORT_ENV]: String(this.#o.adminPort) });
+    const log = this.#o.log.child({ worker: worker.id });
+    let listened = false;
+    worker.on('listening', (address) => {
+      if (listened) return; // the TLS redirect port listens too
+      listened = true;
+      log.info({ workerPid: worker.process.pid, port: address.port }, 'worker listening');
+      this.#o.onListening(worker, address.port);
+    });
+    worker.on('message', (m: unknown) => {
+      if (isMessage<ReadyMessage>(m, 'branch-proxy:ready')) this.#ready.add(worker.id);
+    });
+    worker.on('exit', (code, signal) => {
+      this.#ready.delete(worker.id);
+      if (this.#stopping || !listened) return;
+      log.error({ workerPid: worker.process.pid, code, signal, restartInMs: RESTART_DELAY_MS }, 'worker died; starting a replacement');
+      const t = setTimeout(() => {
+        this.#restarts.delete(t);
+        if (!this.#stopping) this.#fork();
+      }, RESTART_DELAY_MS);
+      this.#restarts.add(t);
+    });
+    return worker;
+  }
+}

@@ -1,0 +1,34 @@
+import cluster from 'node:cluster';
+import { AggregatorRegistry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import type { Logger } from 'pino';
+import type { ServeConfig } from '../config/serve-config.ts';
+import type { RunningServer } from '../server.ts';
+import { startServer } from '../server.ts';
+import type { ReachabilityMessage, ReadyMessage } from './messages.ts';
+import { ADMIN_PORT_ENV, isMessage } from './messages.ts';
+import { RelayedReachability } from './relayed-reachability.ts';
+
+/**
+ * One of WORKERS processes: its own etcd watch and route table, the shared public
+ * port; the primary serves the admin port, aggregates metrics and probes backends.
+ */
+export async function startWorker(config: ServeConfig, log: Logger): Promise<RunningServer> {
+  const adminPort = Number(process.env[ADMIN_PORT_ENV]);
+  if (!Number.isInteger(adminPort) || !cluster.isWorker) throw new Error(`startWorker runs in a cluster worker forked with ${ADMIN_PORT_ENV}`);
+  const reachability = new RelayedReachability();
+  process.on('message', (m: unknown) => {
+    if (isMessage<ReachabilityMessage>(m, 'branch-proxy:reachability')) reachability.apply(m);
+  });
+  // The primary's /metrics asks every worker for its registry over the cluster channel;
+  // prom-client starts answering once an AggregatorRegistry exists in the worker.
+  const shareMetrics = (register: Registry): void => {
+    AggregatorRegistry.setRegistries([register]);
+    new AggregatorRegistry();
+  };
+  const server = await startServer(config, log, { adminPort, reachability, shareMetrics });
+  const ready = (): void => void process.send?.({ type: 'branch-proxy:ready' } satisfies ReadyMessage);
+  if (server.registry.ready) ready();
+  else server.registry.once('resync', ready);
+  return server;
+}
