@@ -43,8 +43,8 @@ export async function throughput(etcd: EtcdServer, o: ThroughputOptions, log: (l
     }
     const routes = { [HOSTS.node]: backends.node.port, [HOSTS.static]: backends.static.port };
     const proxies: Running[] = [await startNginxProxy(routes), await startChp(routes)];
-    for (const workers of o.workers ?? [undefined]) {
-      proxies.push(await startBranchProxy(etcd.endpoint, { workers, name: workers === undefined ? 'branch-proxy' : `branch-proxy --workers ${workers}` }));
+    for (const workers of o.workers ?? [1]) {
+      proxies.push(await startBranchProxy(etcd.endpoint, { workers, name: workers === 1 ? 'branch-proxy' : `branch-proxy --workers ${workers}` }));
     }
     for (const c of o.compare ?? []) proxies.push(await startBranchProxy(etcd.endpoint, { checkout: c.checkout, name: c.name }));
     started.push(...proxies);

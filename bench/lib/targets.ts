@@ -112,14 +112,16 @@ export async function startChp(routes: Record<string, number>): Promise<Running>
   return track('configurable-http-proxy', port, child);
 }
 
-/** branch-proxy from a built checkout (default: this one), logging every request to a file like nginx. */
+/**
+ * branch-proxy from a built checkout (default: this one), logging every request to a file like nginx.
+ * One process unless `workers` says otherwise, so scenarios measure the same thing on any machine.
+ */
 export async function startBranchProxy(etcdEndpoint: string, options: { checkout?: string; workers?: number; name?: string; env?: Record<string, string> } = {}): Promise<Running & { adminPort: number }> {
   const [port, adminPort] = [await freePort(), await freePort()];
   const checkout = options.checkout ?? fileURLToPath(new URL('../../', import.meta.url));
   const name = options.name ?? 'branch-proxy';
   const log = openSync(logPath(name), 'w');
-  const env: Record<string, string> = { ETCD_ENDPOINTS: etcdEndpoint, PORT: String(port), ADMIN_PORT: String(adminPort), HOST: '127.0.0.1', LOG_LEVEL: 'info', ...options.env };
-  if (options.workers !== undefined) env.WORKERS = String(options.workers);
+  const env: Record<string, string> = { ETCD_ENDPOINTS: etcdEndpoint, PORT: String(port), ADMIN_PORT: String(adminPort), HOST: '127.0.0.1', LOG_LEVEL: 'info', WORKERS: String(options.workers ?? 1), ...options.env };
   const child = spawn(process.execPath, [join(checkout, 'dist/cli/main.js'), 'serve'], { env: { ...process.env, ...env }, stdio: ['ignore', log, log] });
   await waitFor(`${name} ready`, async () => {
     try {

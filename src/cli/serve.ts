@@ -17,26 +17,31 @@ export function registerServe(program: Command): void {
     const config = loadServeConfig(settingValues(command, SERVE_SETTINGS));
     const root = createLogger(config.logLevel, { sharedStdout: config.workers > 1 });
     const log = cluster.worker ? root.child({ worker: cluster.worker.id }) : root;
-    const server = config.workers === 1 ? await startServer(config, log) : cluster.isPrimary ? await startPrimary(config, log) : await startWorker(config, log);
+    const started = config.workers === 1 ? startServer(config, log) : cluster.isPrimary ? startPrimary(config, log) : startWorker(config, log);
     let stopping = false;
+    // Listening from the start: a signal while starting (a primary waiting for its workers, say)
+    // must still drain what is already being served, not kill the process mid-request.
     const stop = (signal: NodeJS.Signals): void => {
       if (stopping) return;
       stopping = true;
       log.info({ signal, graceMs: config.shutdownGraceMs }, 'shutting down');
-      server.close().then(
-        () => {
-          log.info('stopped');
-          root.flush();
-          process.exit(0);
-        },
-        (err: unknown) => {
-          log.error({ err }, 'shutdown failed');
-          root.flush();
-          process.exit(1);
-        },
-      );
+      started
+        .then((server) => server.close())
+        .then(
+          () => {
+            log.info('stopped');
+            root.flush();
+            process.exit(0);
+          },
+          (err: unknown) => {
+            log.error({ err }, 'shutdown failed');
+            root.flush();
+            process.exit(1);
+          },
+        );
     };
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
+    await started;
   });
 }
