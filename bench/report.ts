@@ -54,6 +54,28 @@ export function writeReport(fresh: Results, machine: Record<string, string | num
       '',
     );
   }
+  const clustered = results.throughput?.filter((r) => r.path.startsWith('branch-proxy --workers')) ?? [];
+  if (clustered.length > 0) {
+    const single = (r: ThroughputRow) => results.throughput!.find((x) => x.backend === r.backend && x.connections === r.connections && x.path === 'branch-proxy')!;
+    md.push(
+      '## Workers',
+      '',
+      '`WORKERS=N` (a primary and N proxy processes) against one process, from the throughput run above.',
+      'On this machine the proxies share 2 cores with wrk and the backend, so extra processes mostly',
+      'compete with them; with cores to spare the workers scale with the cores they get.',
+      '',
+      '| backend | conns | workers | req/s | × one process | p99 ms | CPU µs/req | RSS MiB |',
+      '|---|---|---|---|---|---|---|---|',
+      ...clustered.flatMap((r) => {
+        const one = single(r);
+        return [
+          `| ${r.backend} | ${r.connections} | 1 | ${n(one.rps)} | 1.00 | ${n(one.p99Ms, 2)} | ${n(one.cpuUsPerRequest, 1)} | ${n(one.rssMiB)} |`,
+          `| ${r.backend} | ${r.connections} | ${r.path.replace('branch-proxy --workers ', '')} | ${n(r.rps)} | ${n(r.rps / one.rps, 2)} | ${n(r.p99Ms, 2)} | ${n(r.cpuUsPerRequest, 1)} | ${n(r.rssMiB)} |`,
+        ];
+      }),
+      '',
+    );
+  }
   if (results.propagation) {
     const p = results.propagation;
     md.push('## Route propagation', '', 'etcd put acknowledged → first 200 through the proxy, for a new deployment.', '', '| samples | median ms | p90 ms | p99 ms | max ms |', '|---|---|---|---|---|', `| ${p.samples} | ${n(p.medianMs, 2)} | ${n(p.p90Ms, 2)} | ${n(p.p99Ms, 2)} | ${n(p.maxMs, 2)} |`, '');
@@ -87,7 +109,8 @@ export function writeReport(fresh: Results, machine: Record<string, string | num
       '',
     );
   }
-  md.push('## Rerun', '', '```sh', 'apt-get install -y wrk nginx-light etcd-server   # once', 'npm run bench                # prints the tables', 'npm run bench -- --write     # also rewrites this page', 'npm run bench -- --only throughput --compare before=/path/to/other/checkout   # A/B against another build', '```', '');
+  md.push('## Rerun', '', '```sh', 'apt-get install -y wrk nginx-light etcd-server   # once', 'npm run bench                # prints the tables', 'npm run bench -- --write     # also rewrites this page', 'npm run bench -- --only throughput --compare before=/path/to/other/checkout   # A/B against another build',
+    'npm run bench -- --only throughput --workers 1,2   # one process against a primary with 2 workers', '```', '');
   writeFileSync(new URL('benchmarks.md', DOCS), md.join('\n'));
 }
 
