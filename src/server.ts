@@ -1,37 +1,33 @@
+import type { EventEmitter } from 'node:events';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { networkInterfaces } from 'node:os';
 import type { Logger } from 'pino';
 import proxyaddr from 'proxy-addr';
 import { createAccessGate } from './access/access-gate.ts';
 import { ActivityTracker } from './activity/activity-tracker.ts';
 import { ActivityWriter } from './activity/activity-writer.ts';
-import type { AccessConfig, EtcdConfig, ServeConfig } from './config/serve-config.ts';
+import { describeConfig } from './config/describe-config.ts';
+import type { ServeConfig } from './config/serve-config.ts';
 import { ProxyMetrics } from './metrics/proxy-metrics.ts';
 import { observeRequests } from './metrics/request-observer.ts';
 import { createClientErrorHandler } from './proxy/client-error.ts';
 import { createForwarder } from './proxy/forwarder.ts';
 import { createHttpsRedirect } from './proxy/https-redirect.ts';
 import { createProxyHandler } from './proxy/proxy-handler.ts';
-import { createEtcdClient } from './registry/etcd-client.ts';
-import { EtcdSource } from './registry/etcd-source.ts';
-import { Registry } from './registry/registry.ts';
-import { createBackendPolicy } from './routing/backend-policy.ts';
+import type { Registry } from './registry/registry.ts';
+import { watchRegistry } from './registry/watch-registry.ts';
 import { createHostMatcher } from './routing/host.ts';
-import { StartupError } from './startup-error.ts';
+import type { Target } from './routing/route-table.ts';
+import { listenError } from './startup-error.ts';
 import { readCertificate, reloadCertificateOnChange } from './tls/certificate-reloader.ts';
-import { createAdminApp } from './web/admin-app.ts';
-import type { AdminAppOptions } from './web/admin-app.ts';
-import type { LinkBase } from './web/links.ts';
+import { publicLinks, startAdmin } from './web/admin-listener.ts';
+import type { Reachability } from './web/deployments-view.ts';
 import { createPublicApp } from './web/public-app.ts';
 import { TargetProbe } from './web/target-probe.ts';
 import type { TargetProbeEvents } from './web/target-probe.ts';
-import type { Reachability } from './web/deployments-view.ts';
-import type { EventEmitter } from 'node:events';
-import type { Target } from './routing/route-table.ts';
 
 export interface RunningServer {
   readonly registry: Registry;
@@ -155,79 +151,15 @@ export async function startServer(config: ServeConfig, log: Logger, worker?: Wor
   };
 }
 
-/** The etcd client and a registry kept in sync with etcd; `ownPorts` is filled in once the listeners are up. */
-export function watchRegistry(config: ServeConfig, log: Logger, ownPorts: ReadonlySet<number>) {
-  const etcd = createEtcdClient(config.etcd);
-  const policy = createBackendPolicy({ allow: config.backendAllow, ownPorts, localAddresses: localAddresses() });
-  const registry = new Registry(config.etcd.prefix, log, policy);
-  const stopSource = new AbortController();
-  const sourceDone = new EtcdSource(etcd, registry, log).run(stopSource.signal);
-  return {
-    etcd,
-    registry,
-    policy,
-    async stop(): Promise<void> {
-      stopSource.abort();
-      await sourceDone;
-      etcd.close();
-    },
-  };
-}
-
-/** The admin listener (health, API, metrics) on ADMIN_PORT. */
-export async function startAdmin(config: ServeConfig, o: Omit<AdminAppOptions, 'primaryDomain'>) {
-  const app = createAdminApp({ ...o, primaryDomain: config.domains[0]! });
-  await app.listen({ port: config.adminPort, host: config.adminHost ?? '::' }).catch((err: NodeJS.ErrnoException) => {
-    throw listenError(err, config.adminPort, config.adminHost);
-  });
-  return { port: (app.server.address() as AddressInfo).port, close: () => app.close() };
-}
-
-/** How links to deployments are spelled when no request says: the public port's scheme and port. */
-export function publicLinks(config: ServeConfig, port: number): LinkBase {
-  return config.tls ? { scheme: 'https', port: port === 443 ? '' : `:${port}` } : { scheme: 'http', port: port === 80 ? '' : `:${port}` };
-}
-
-/** The effective configuration for the start log line, without secrets. */
-export function describeConfig(config: ServeConfig, port: number, adminPort: number): Record<string, unknown> {
-  return { ...config, port, adminPort, etcd: describeEtcd(config.etcd), access: describeAccess(config.access) };
-}
-
 /** Listens on `host`, or on every IPv6 and IPv4 address when none is given. */
 function listen(server: Server, port: number, host: string | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) => reject(listenError(err, port, host)));
+    const onError = (err: NodeJS.ErrnoException): void => reject(listenError(err, port, host));
+    server.once('error', onError);
     server.listen({ port, host }, () => {
-      server.off('error', reject);
+      server.off('error', onError);
       resolve();
     });
   });
 }
 
-function listenError(err: NodeJS.ErrnoException, port: number, host: string | undefined): Error {
-  const where = `${host ?? 'all addresses'} port ${port}`;
-  if (err.code === 'EADDRINUSE') return new StartupError(`cannot listen on ${where}: another process uses it; stop it or choose another port`);
-  if (err.code === 'EACCES') return new StartupError(`cannot listen on ${where}: permission denied; ports below 1024 need root or CAP_NET_BIND_SERVICE`);
-  if (err.code === 'EADDRNOTAVAIL') return new StartupError(`cannot listen on ${where}: no network interface has that address; check HOST/ADMIN_HOST`);
-  return err;
-}
-
-/** This machine's interface addresses, so a backend cannot name the proxy by its LAN address either. */
-function localAddresses(): string[] {
-  return Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address.replace(/%.*$/, '')));
-}
-
-/** The access settings for the start log line. SECURITY: secrets and password hashes never reach a log. */
-function describeAccess(a: AccessConfig): Record<string, unknown> {
-  return {
-    basicAuthUsers: a.credentials?.size ?? 0,
-    allowCidrs: a.allowCidrs,
-    trustedProxies: a.trustedProxies,
-    token: a.token ? 'set' : 'unset',
-    shareLinks: a.shareSecret ? 'enabled' : 'disabled',
-  };
-}
-
-function describeEtcd(e: EtcdConfig): Record<string, unknown> {
-  return { endpoints: e.endpoints, prefix: e.prefix, tls: e.tls ? (e.tls.cert ? 'client certificate' : 'server verified') : 'off', user: e.auth?.username ?? null };
-}

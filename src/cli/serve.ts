@@ -3,9 +3,6 @@ import { loadServeConfig } from '../config/serve-config.ts';
 import { SERVE_SETTINGS } from '../config/settings.ts';
 import { createLogger } from '../logging/logger.ts';
 import cluster from 'node:cluster';
-import { startPrimary } from '../cluster/primary.ts';
-import { startWorker } from '../cluster/worker.ts';
-import { startServer } from '../server.ts';
 import { addSettingOptions, settingValues } from './settings-options.ts';
 
 export function registerServe(program: Command): void {
@@ -17,7 +14,13 @@ export function registerServe(program: Command): void {
     const config = loadServeConfig(settingValues(command, SERVE_SETTINGS));
     const root = createLogger(config.logLevel, { sharedStdout: config.workers > 1 });
     const log = cluster.worker ? root.child({ worker: cluster.worker.id }) : root;
-    const started = config.workers === 1 ? startServer(config, log) : cluster.isPrimary ? startPrimary(config, log) : startWorker(config, log);
+    // Imported on demand: a primary that does not proxy never loads the forwarding engines.
+    const started =
+      config.workers === 1
+        ? import('../server.ts').then((m) => m.startServer(config, log))
+        : cluster.isPrimary
+          ? import('../cluster/primary.ts').then((m) => m.startPrimary(config, log))
+          : import('../cluster/worker.ts').then((m) => m.startWorker(config, log));
     let stopping = false;
     // Listening from the start: a signal while starting (a primary waiting for its workers, say)
     // must still drain what is already being served, not kill the process mid-request.
