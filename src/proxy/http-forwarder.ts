@@ -5,7 +5,7 @@ import type { Dispatcher } from 'undici';
 import type { BackendPolicy } from '../routing/backend-policy.ts';
 import type { Target } from '../routing/route-table.ts';
 import type { ForwardErrorHandler } from './forwarder.ts';
-import { stripHopByHop } from './hop-by-hop.ts';
+import { endToEndHeaders, stripHopByHop } from './hop-by-hop.ts';
 import { resolveAllowed } from './resolve-allowed.ts';
 
 export interface HttpForwarderOptions {
@@ -17,7 +17,7 @@ export interface HttpForwarderOptions {
 }
 
 export interface HttpForwarder {
-  web(req: IncomingMessage, res: ServerResponse, target: Target, onError: ForwardErrorHandler): void;
+  web(req: IncomingMessage, res: ServerResponse, target: Target, onError: ForwardErrorHandler, onClose?: () => void): void;
   close(): Promise<void>;
 }
 
@@ -38,7 +38,7 @@ export function createHttpForwarder(options: HttpForwarderOptions): HttpForwarde
   };
   const agent = new Agent({ connect, headersTimeout: options.upstreamTimeoutMs, bodyTimeout: 0, keepAliveTimeout: 30_000 });
   return {
-    web(req, res, target, onError) {
+    web(req, res, target, onError, onClose) {
       const headers = req.headers;
       // A request has a body when it says so; GET/HEAD without one must not wait for it.
       const hasBody = headers['content-length'] !== undefined ? headers['content-length'] !== '0' : headers['transfer-encoding'] !== undefined;
@@ -46,8 +46,9 @@ export function createHttpForwarder(options: HttpForwarderOptions): HttpForwarde
       // Node's server has already answered `Expect: 100-continue`; undici refuses the header.
       if (headers.expect !== undefined) delete headers.expect;
       addForwardedHeaders(req, headers, options.trustProxy);
-      const handler = new ResponseRelay(res, onError);
-      res.once('close', () => handler.clientClosed());
+      const handler = new ResponseRelay(res, onError, onClose);
+      // The one 'close' listener of the request (`on`, not `once`: it fires once anyway, without a wrapper).
+      res.on('close', handler.onClose);
       agent.dispatch(
         { origin: target.origin, path: originForm(req.url), method: req.method ?? 'GET', headers, body: hasBody ? req : null },
         handler,
@@ -65,11 +66,19 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
   readonly #res: ServerResponse;
   // Not `onError`: that name belongs to undici's legacy handler interface.
   readonly #onFailure: ForwardErrorHandler;
+  readonly #onClosed: (() => void) | undefined;
 
-  constructor(res: ServerResponse, onFailure: ForwardErrorHandler) {
+  constructor(res: ServerResponse, onFailure: ForwardErrorHandler, onClosed: (() => void) | undefined) {
     this.#res = res;
     this.#onFailure = onFailure;
+    this.#onClosed = onClosed;
   }
+
+  /** The response finished or the client went away: stop an unfinished upstream request, then tell the caller. */
+  readonly onClose = (): void => {
+    if (!this.#res.writableFinished && this.#controller && !this.#controller.aborted) this.#controller.abort(new Error('client closed the connection'));
+    this.#onClosed?.();
+  };
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.#controller = controller;
@@ -78,8 +87,7 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
     // 1xx informational responses (103 Early Hints) are not relayed.
     if (statusCode < 200 || this.#res.destroyed) return;
-    stripHopByHop(headers);
-    this.#res.writeHead(statusCode, statusMessage || undefined, headers);
+    this.#res.writeHead(statusCode, statusMessage || undefined, endToEndHeaders(headers));
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -97,11 +105,6 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
     // The client left first and we aborted: nothing to tell anyone.
     if (this.#res.destroyed && this.#controller?.aborted) return;
     this.#onFailure(err, this.#res.headersSent);
-  }
-
-  /** The client went away before the response finished: stop the upstream request too. */
-  clientClosed(): void {
-    if (!this.#res.writableFinished && this.#controller && !this.#controller.aborted) this.#controller.abort(new Error('client closed the connection'));
   }
 }
 
