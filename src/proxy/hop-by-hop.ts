@@ -28,17 +28,17 @@ export function stripHopByHop(headers: IncomingHttpHeaders, { upgrade = false } 
 }
 
 /**
- * The end-to-end headers of a response, as the flat `[name, value, ...]` list
- * `writeHead` takes, leaving out the same headers `stripHopByHop` removes.
- * Names must be lower case (undici's are). Copying instead of deleting keeps the
+ * The end-to-end headers of a message, as the flat `[name, value, ...]` list
+ * `writeHead` and undici take, leaving out the same headers `stripHopByHop`
+ * removes, and those in `omit`. Names must be lower case (Node's and undici's are). Copying instead of deleting keeps the
  * response path free of `delete`, which turns an object into a slow dictionary.
  */
-export function endToEndHeaders(headers: IncomingHttpHeaders): (string | string[])[] {
+export function endToEndHeaders(headers: IncomingHttpHeaders, omit?: ReadonlySet<string>): (string | string[])[] {
   const named = connectionNamed(headers.connection);
   const list: (string | string[])[] = [];
   for (const name in headers) {
     const value = headers[name];
-    if (value === undefined || IS_HOP_BY_HOP.has(name) || (named !== undefined && named.includes(name))) continue;
+    if (value === undefined || IS_HOP_BY_HOP.has(name) || omit?.has(name) === true || (named !== undefined && named.includes(name))) continue;
     list.push(name, value);
   }
   return list;

@@ -5,7 +5,7 @@ import type { Dispatcher } from 'undici';
 import type { BackendPolicy } from '../routing/backend-policy.ts';
 import type { Target } from '../routing/route-table.ts';
 import type { ForwardErrorHandler } from './forwarder.ts';
-import { endToEndHeaders, stripHopByHop } from './hop-by-hop.ts';
+import { endToEndHeaders } from './hop-by-hop.ts';
 import { resolveAllowed } from './resolve-allowed.ts';
 
 export interface HttpForwarderOptions {
@@ -42,15 +42,17 @@ export function createHttpForwarder(options: HttpForwarderOptions): HttpForwarde
       const headers = req.headers;
       // A request has a body when it says so; GET/HEAD without one must not wait for it.
       const hasBody = headers['content-length'] !== undefined ? headers['content-length'] !== '0' : headers['transfer-encoding'] !== undefined;
-      stripHopByHop(headers);
-      // Node's server has already answered `Expect: 100-continue`; undici refuses the header.
-      if (headers.expect !== undefined) delete headers.expect;
-      addForwardedHeaders(req, headers, options.trustProxy);
+      // A new list rather than edits to req.headers: no `delete`, and undici walks an array fastest.
+      const list = endToEndHeaders(headers, REPLACED_REQUEST_HEADERS);
+      const forwarded = forwardedHeaders(req, headers, options.trustProxy);
+      list.push('x-forwarded-for', forwarded.for, 'x-forwarded-proto', forwarded.proto);
+      if (forwarded.host !== undefined) list.push('x-forwarded-host', forwarded.host);
       const handler = new ResponseRelay(res, onError, onClose);
       // The one 'close' listener of the request (`on`, not `once`: it fires once anyway, without a wrapper).
       res.on('close', handler.onClose);
+      // `as string[]`: undici's types list strings only; an array value (set-cookie) is sent as repeated lines, as from an object.
       agent.dispatch(
-        { origin: target.origin, path: originForm(req.url), method: req.method ?? 'GET', headers, body: hasBody ? req : null },
+        { origin: target.origin, path: originForm(req.url), method: req.method ?? 'GET', headers: list as string[], body: hasBody ? req : null },
         handler,
       );
     },
@@ -118,13 +120,29 @@ export type TrustProxy = (address: string, hop: number) => boolean;
  * links to any host it likes.
  */
 export function addForwardedHeaders(req: IncomingMessage, headers: IncomingHttpHeaders, trustProxy?: TrustProxy): void {
+  const forwarded = forwardedHeaders(req, headers, trustProxy);
+  headers['x-forwarded-for'] = forwarded.for;
+  headers['x-forwarded-proto'] = forwarded.proto;
+  headers['x-forwarded-host'] = forwarded.host;
+}
+
+/** The X-Forwarded-* values to send for a request with these headers (see addForwardedHeaders). */
+function forwardedHeaders(req: IncomingMessage, headers: IncomingHttpHeaders, trustProxy?: TrustProxy): { for: string; proto: string | string[]; host: string | string[] | undefined } {
   const remote = req.socket.remoteAddress ?? '';
   const prior = headers['x-forwarded-for'];
-  headers['x-forwarded-for'] = prior ? `${prior}, ${remote}` : remote;
   const trusted = trustProxy?.(remote, 0) === true;
-  if (!trusted || headers['x-forwarded-proto'] === undefined) headers['x-forwarded-proto'] = 'encrypted' in req.socket ? 'https' : 'http';
-  if (!trusted || headers['x-forwarded-host'] === undefined) headers['x-forwarded-host'] = headers.host;
+  return {
+    for: prior ? `${prior}, ${remote}` : remote,
+    proto: trusted && headers['x-forwarded-proto'] !== undefined ? headers['x-forwarded-proto'] : 'encrypted' in req.socket ? 'https' : 'http',
+    host: trusted && headers['x-forwarded-host'] !== undefined ? headers['x-forwarded-host'] : headers.host,
+  };
 }
+
+/**
+ * Request headers not copied as they are: X-Forwarded-* get their new values,
+ * and `Expect: 100-continue` has already been answered by Node's server (undici refuses it).
+ */
+const REPLACED_REQUEST_HEADERS: ReadonlySet<string> = new Set(['expect', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
 
 /** `GET http://host/path` (absolute form) becomes `/path`; undici sends origin form only. */
 function originForm(url: string | undefined): string {

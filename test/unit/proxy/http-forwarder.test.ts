@@ -20,6 +20,12 @@ describe('http forwarder', () => {
     let closedUpstream!: () => void;
     upstreamClosed = new Promise((resolve) => (closedUpstream = resolve));
     backend = createServer((req, res) => {
+      if (req.url === '/echo') {
+        let body = '';
+        req.on('data', (chunk: Buffer) => (body += String(chunk)));
+        req.on('end', () => res.end(JSON.stringify({ headers: req.headers, body })));
+        return;
+      }
       if (req.url === '/stream') {
         res.writeHead(200, { 'content-type': 'text/plain' });
         res.write('first chunk\n');
@@ -68,6 +74,27 @@ describe('http forwarder', () => {
     assert.equal(res.headers['keep-alive'], 'timeout=5', "the proxy's own keep-alive, not the backend's");
     await new Promise((resolve) => setImmediate(resolve));
     assert.deepEqual(events, ['closed /plain finished=true listeners=1']);
+  });
+
+  test('sends the body and end-to-end request headers, with X-Forwarded-* replaced and Expect dropped', async () => {
+    const req = request({
+      port: (proxy.address() as AddressInfo).port,
+      host: '127.0.0.1',
+      path: '/echo',
+      method: 'POST',
+      headers: { host: 'app.example', expect: '100-continue', connection: 'keep-alive, x-drop', 'x-drop': '1', te: 'trailers', 'x-forwarded-proto': 'https', 'x-kept': 'yes', 'content-length': '4' },
+    });
+    req.on('continue', () => req.end('ping'));
+    const [res] = (await once(req, 'response')) as [IncomingMessage];
+    let text = '';
+    for await (const chunk of res) text += String(chunk);
+    const seen = JSON.parse(text) as { headers: Record<string, string>; body: string };
+    assert.equal(seen.body, 'ping');
+    assert.equal(seen.headers['x-kept'], 'yes');
+    for (const dropped of ['expect', 'x-drop', 'te']) assert.equal(seen.headers[dropped], undefined, dropped);
+    assert.equal(seen.headers['x-forwarded-for'], '127.0.0.1');
+    assert.equal(seen.headers['x-forwarded-proto'], 'http', 'an untrusted client cannot claim https');
+    assert.equal(seen.headers['x-forwarded-host'], 'app.example');
   });
 
   test('a client that leaves mid-stream aborts the upstream request and is reported unfinished', async () => {
