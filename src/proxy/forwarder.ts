@@ -15,7 +15,8 @@ export type ForwardErrorHandler = (err: Error, responded: boolean) => void;
 
 /** Moves one request (or WebSocket) to a backend. The engines behind it are replaceable. */
 export interface Forwarder {
-  web(req: IncomingMessage, res: ServerResponse, target: Target, onError: ForwardErrorHandler): void;
+  /** `onClose` runs once when the response has finished or the client has gone, after an unfinished upstream request was aborted. */
+  web(req: IncomingMessage, res: ServerResponse, target: Target, onError: ForwardErrorHandler, onClose?: () => void): void;
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, target: Target, onError: ForwardErrorHandler): void;
   /** Open WebSocket pairs; for metrics. */
   readonly openWebSockets: number;

@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 
 /** RFC 9110 §7.6.1: headers that describe one connection and must not be forwarded. */
 const HOP_BY_HOP = ['connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization'];
+const IS_HOP_BY_HOP = new Set(HOP_BY_HOP);
 
 /**
  * Removes hop-by-hop headers in place, including those named in `Connection`,
@@ -24,4 +25,32 @@ export function stripHopByHop(headers: IncomingHttpHeaders, { upgrade = false } 
     headers.connection = 'upgrade';
     headers.upgrade = upgradeTo;
   }
+}
+
+/**
+ * The end-to-end headers of a message, as the flat `[name, value, ...]` list
+ * `writeHead` and undici take, leaving out the same headers `stripHopByHop`
+ * removes, and those in `omit`. Names must be lower case (Node's and undici's are). Copying instead of deleting keeps the
+ * response path free of `delete`, which turns an object into a slow dictionary.
+ */
+export function endToEndHeaders(headers: IncomingHttpHeaders, omit?: ReadonlySet<string>): (string | string[])[] {
+  const named = connectionNamed(headers.connection);
+  const list: (string | string[])[] = [];
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined || IS_HOP_BY_HOP.has(name) || omit?.has(name) === true || (named !== undefined && named.includes(name))) continue;
+    list.push(name, value);
+  }
+  return list;
+}
+
+/** Extra header names listed in `Connection`; undefined for the usual bare `keep-alive` or `close`. */
+function connectionNamed(connection: string | undefined): string[] | undefined {
+  if (connection === undefined || connection === 'keep-alive' || connection === 'close') return undefined;
+  const names: string[] = [];
+  for (const token of connection.split(',')) {
+    const name = token.trim().toLowerCase();
+    if (name !== '' && !IS_HOP_BY_HOP.has(name)) names.push(name);
+  }
+  return names.length > 0 ? names : undefined;
 }

@@ -5,7 +5,7 @@ import type { Dispatcher } from 'undici';
 import type { BackendPolicy } from '../routing/backend-policy.ts';
 import type { Target } from '../routing/route-table.ts';
 import type { ForwardErrorHandler } from './forwarder.ts';
-import { stripHopByHop } from './hop-by-hop.ts';
+import { endToEndHeaders } from './hop-by-hop.ts';
 import { resolveAllowed } from './resolve-allowed.ts';
 
 export interface HttpForwarderOptions {
@@ -17,7 +17,7 @@ export interface HttpForwarderOptions {
 }
 
 export interface HttpForwarder {
-  web(req: IncomingMessage, res: ServerResponse, target: Target, onError: ForwardErrorHandler): void;
+  web(req: IncomingMessage, res: ServerResponse, target: Target, onError: ForwardErrorHandler, onClose?: () => void): void;
   close(): Promise<void>;
 }
 
@@ -38,18 +38,21 @@ export function createHttpForwarder(options: HttpForwarderOptions): HttpForwarde
   };
   const agent = new Agent({ connect, headersTimeout: options.upstreamTimeoutMs, bodyTimeout: 0, keepAliveTimeout: 30_000 });
   return {
-    web(req, res, target, onError) {
+    web(req, res, target, onError, onClose) {
       const headers = req.headers;
       // A request has a body when it says so; GET/HEAD without one must not wait for it.
       const hasBody = headers['content-length'] !== undefined ? headers['content-length'] !== '0' : headers['transfer-encoding'] !== undefined;
-      stripHopByHop(headers);
-      // Node's server has already answered `Expect: 100-continue`; undici refuses the header.
-      if (headers.expect !== undefined) delete headers.expect;
-      addForwardedHeaders(req, headers, options.trustProxy);
-      const handler = new ResponseRelay(res, onError);
-      res.once('close', () => handler.clientClosed());
+      // A new list rather than edits to req.headers: no `delete`, and undici walks an array fastest.
+      const list = endToEndHeaders(headers, REPLACED_REQUEST_HEADERS);
+      const forwarded = forwardedHeaders(req, headers, options.trustProxy);
+      list.push('x-forwarded-for', forwarded.for, 'x-forwarded-proto', forwarded.proto);
+      if (forwarded.host !== undefined) list.push('x-forwarded-host', forwarded.host);
+      const handler = new ResponseRelay(res, onError, onClose);
+      // The one 'close' listener of the request (`on`, not `once`: it fires once anyway, without a wrapper).
+      res.on('close', handler.onClose);
+      // `as string[]`: undici's types list strings only; an array value (set-cookie) is sent as repeated lines, as from an object.
       agent.dispatch(
-        { origin: target.origin, path: originForm(req.url), method: req.method ?? 'GET', headers, body: hasBody ? req : null },
+        { origin: target.origin, path: originForm(req.url), method: req.method ?? 'GET', headers: list as string[], body: hasBody ? req : null },
         handler,
       );
     },
@@ -65,11 +68,19 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
   readonly #res: ServerResponse;
   // Not `onError`: that name belongs to undici's legacy handler interface.
   readonly #onFailure: ForwardErrorHandler;
+  readonly #onClosed: (() => void) | undefined;
 
-  constructor(res: ServerResponse, onFailure: ForwardErrorHandler) {
+  constructor(res: ServerResponse, onFailure: ForwardErrorHandler, onClosed: (() => void) | undefined) {
     this.#res = res;
     this.#onFailure = onFailure;
+    this.#onClosed = onClosed;
   }
+
+  /** The response finished or the client went away: stop an unfinished upstream request, then tell the caller. */
+  readonly onClose = (): void => {
+    if (!this.#res.writableFinished && this.#controller && !this.#controller.aborted) this.#controller.abort(new Error('client closed the connection'));
+    this.#onClosed?.();
+  };
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.#controller = controller;
@@ -78,8 +89,7 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
     // 1xx informational responses (103 Early Hints) are not relayed.
     if (statusCode < 200 || this.#res.destroyed) return;
-    stripHopByHop(headers);
-    this.#res.writeHead(statusCode, statusMessage || undefined, headers);
+    this.#res.writeHead(statusCode, statusMessage || undefined, endToEndHeaders(headers));
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -98,11 +108,6 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
     if (this.#res.destroyed && this.#controller?.aborted) return;
     this.#onFailure(err, this.#res.headersSent);
   }
-
-  /** The client went away before the response finished: stop the upstream request too. */
-  clientClosed(): void {
-    if (!this.#res.writableFinished && this.#controller && !this.#controller.aborted) this.#controller.abort(new Error('client closed the connection'));
-  }
 }
 
 /** Whether the peer is a load balancer from TRUSTED_PROXIES, whose X-Forwarded-* headers are believed. */
@@ -115,13 +120,29 @@ export type TrustProxy = (address: string, hop: number) => boolean;
  * links to any host it likes.
  */
 export function addForwardedHeaders(req: IncomingMessage, headers: IncomingHttpHeaders, trustProxy?: TrustProxy): void {
+  const forwarded = forwardedHeaders(req, headers, trustProxy);
+  headers['x-forwarded-for'] = forwarded.for;
+  headers['x-forwarded-proto'] = forwarded.proto;
+  headers['x-forwarded-host'] = forwarded.host;
+}
+
+/** The X-Forwarded-* values to send for a request with these headers (see addForwardedHeaders). */
+function forwardedHeaders(req: IncomingMessage, headers: IncomingHttpHeaders, trustProxy?: TrustProxy): { for: string; proto: string | string[]; host: string | string[] | undefined } {
   const remote = req.socket.remoteAddress ?? '';
   const prior = headers['x-forwarded-for'];
-  headers['x-forwarded-for'] = prior ? `${prior}, ${remote}` : remote;
   const trusted = trustProxy?.(remote, 0) === true;
-  if (!trusted || headers['x-forwarded-proto'] === undefined) headers['x-forwarded-proto'] = 'encrypted' in req.socket ? 'https' : 'http';
-  if (!trusted || headers['x-forwarded-host'] === undefined) headers['x-forwarded-host'] = headers.host;
+  return {
+    for: prior ? `${prior}, ${remote}` : remote,
+    proto: trusted && headers['x-forwarded-proto'] !== undefined ? headers['x-forwarded-proto'] : 'encrypted' in req.socket ? 'https' : 'http',
+    host: trusted && headers['x-forwarded-host'] !== undefined ? headers['x-forwarded-host'] : headers.host,
+  };
 }
+
+/**
+ * Request headers not copied as they are: X-Forwarded-* get their new values,
+ * and `Expect: 100-continue` has already been answered by Node's server (undici refuses it).
+ */
+const REPLACED_REQUEST_HEADERS: ReadonlySet<string> = new Set(['expect', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
 
 /** `GET http://host/path` (absolute form) becomes `/path`; undici sends origin form only. */
 function originForm(url: string | undefined): string {

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { stripHopByHop } from '../../../src/proxy/hop-by-hop.ts';
+import { endToEndHeaders, stripHopByHop } from '../../../src/proxy/hop-by-hop.ts';
 import { classifyUpstreamError } from '../../../src/proxy/upstream-error.ts';
 
 describe('stripHopByHop', () => {
@@ -14,6 +14,20 @@ describe('stripHopByHop', () => {
     const headers = { connection: 'Upgrade, keep-alive', upgrade: 'websocket', 'keep-alive': '1' };
     stripHopByHop(headers, { upgrade: true });
     assert.deepEqual(headers, { connection: 'upgrade', upgrade: 'websocket' });
+  });
+});
+
+describe('endToEndHeaders', () => {
+  test('lists the end-to-end headers for writeHead, without hop-by-hop ones or those named in Connection', () => {
+    const headers = { connection: 'Keep-Alive, X-Secret', 'x-secret': '1', 'keep-alive': 'timeout=5', 'transfer-encoding': 'chunked', trailer: 'x', 'content-type': 'text/plain', 'set-cookie': ['a=1', 'b=2'] };
+    assert.deepEqual(endToEndHeaders(headers), ['content-type', 'text/plain', 'set-cookie', ['a=1', 'b=2']]);
+    assert.equal(headers['keep-alive'], 'timeout=5', 'the parsed headers stay as they were');
+  });
+
+  test('a bare keep-alive or close names nothing else', () => {
+    assert.deepEqual(endToEndHeaders({ connection: 'keep-alive', 'keep-alive': 'timeout=5', 'content-length': '3' }), ['content-length', '3']);
+    assert.deepEqual(endToEndHeaders({ connection: 'close', date: 'x' }), ['date', 'x']);
+    assert.deepEqual(endToEndHeaders({ 'x-a': 'b' }), ['x-a', 'b']);
   });
 });
 
