@@ -51,15 +51,19 @@ const META_FIELD = { created: 'created', branch: 'branch', default: 'defaultServ
  * Memory layout. A table holds up to ~100,000 routes, so every object and
  * string per route counts (issue #5): classes with all fields set in the
  * constructor (no property arrays grown later), one service stored inline
- * rather than in a Map of its own, `address`/`origin` derived on first use
+ * rather than in a Map of its own, `address`/`origin` derived when asked for
  * (most routes never see a request), and repeated strings (service names,
  * backend hosts) shared through a small pool instead of one copy per key.
  */
 
-/** A backend; `address` and `origin` are built when first asked for, then kept. */
+/**
+ * A backend. `origin` is built on its first request and kept (the forwarder asks
+ * for it on every one). `address` is built on every call and never kept: the
+ * target probe reads it for every route each sweep, which would pin one string
+ * per route for good; the other readers are logs and views.
+ */
 class RouteTarget implements Target {
-  #address: string | undefined;
-  #origin: string | undefined;
+  #origin: string | undefined = undefined;
 
   constructor(
     readonly host: string,
@@ -68,7 +72,7 @@ class RouteTarget implements Target {
 
   get address(): string {
     // Only an IPv6 literal contains a colon (the codec has validated the host); cheaper than isIP().
-    return (this.#address ??= this.host.includes(':') ? `[${this.host}]:${this.port}` : `${this.host}:${this.port}`);
+    return this.host.includes(':') ? `[${this.host}]:${this.port}` : `${this.host}:${this.port}`;
   }
 
   get origin(): string {
