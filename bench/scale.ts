@@ -2,60 +2,181 @@ import { readFileSync } from 'node:fs';
 import { serviceKey } from '../src/registry/keys.ts';
 import type { EtcdServer } from '../test/helpers/etcd.ts';
 import { rssMiB } from './lib/proc.ts';
+import { median } from './lib/stats.ts';
 import { logPath, startBranchProxy, startNodeBackend } from './lib/targets.ts';
+import type { Running } from './lib/targets.ts';
 import { wrk } from './lib/wrk.ts';
+import type { LoadResult } from './lib/wrk.ts';
 
 export interface ScaleRow {
   routes: number;
+  /** Medians over the starts. */
   snapshotMs: number | null;
   readyMs: number;
   idleRssMiB: number;
+  /** V8 heap in use at idle (garbage not yet collected included), from the proxy's own metrics. */
+  heapUsedMiB: number | null;
+  /** Medians over the interleaved load rounds. */
   rps: number;
+  p50Ms: number;
   p99Ms: number;
+  /** Socket errors and non-2xx answers over all rounds. */
+  errors: number;
+  /** The proxy that took the load: idle before it, right after it, and after idling again. */
+  rssBeforeLoadMiB: number;
+  rssAfterLoadMiB: number;
+  rssAfterIdleMiB: number;
 }
 
 export interface ScaleResult {
   rows: ScaleRow[];
   bytesPerRoute: number;
+  heapBytesPerRoute: number | null;
   rpsRatio: number;
+  p50Ratio: number;
+  p99Ratio: number;
+  starts: number;
+  rounds: number;
+  settleMs: number;
+  idleAfterMs: number;
 }
 
-/** Start-up, memory and request cost with few routes and with many. */
-export async function scale(etcd: EtcdServer, o: { routes: number; seconds: number }, log: (line: string) => void): Promise<ScaleResult> {
+export interface ScaleOptions {
+  routes: number;
+  seconds: number;
+  /** Starts of each proxy for the start-up and idle-memory medians (default 3; 1 with `seconds` <= 1). */
+  starts?: number;
+  /** wrk rounds per proxy, interleaved (default 5; 1 with `seconds` <= 1). */
+  rounds?: number;
+  /** Idle time after both proxies are ready before memory is read. */
+  settleMs?: number;
+  /** Idle time after the load before RSS is read again. */
+  idleAfterMs?: number;
+  /** A built checkout to measure instead of this one (for before/after comparisons). */
+  checkout?: string;
+}
+
+const FEW = 10;
+const HOST = 'scale-7.dev.localhost';
+
+/**
+ * Start-up, memory and request cost with few routes and with many. Both
+ * registries live in one etcd under different prefixes, so a proxy with few
+ * routes and one with many run side by side: memory is the median of several
+ * starts, and load alternates between them round by round (medians), so drift
+ * on a shared machine hits both alike.
+ */
+export async function scale(etcd: EtcdServer, o: ScaleOptions, log: (line: string) => void): Promise<ScaleResult> {
+  const quick = o.seconds <= 1;
+  const starts = o.starts ?? (quick ? 1 : 3);
+  const rounds = o.rounds ?? (quick ? 1 : 5);
+  const settleMs = o.settleMs ?? (quick ? 1000 : 3000);
+  const idleAfterMs = o.idleAfterMs ?? (quick ? 2000 : 10_000);
+  const sizes = [FEW, o.routes] as const;
+  const prefix = (routes: number): string => `/scale-${routes}/`;
   const backend = await startNodeBackend();
-  const P = '/deployment/';
-  const rows: ScaleRow[] = [];
   try {
-    let written = 0;
-    for (const target of [10, o.routes]) {
-      // etcd takes at most 128 operations per transaction.
-      for (; written < target; ) {
-        const ops = [];
-        for (let i = 0; i < 64 && written < target; i++, written++) {
-          ops.push(etcd.client.put(serviceKey(P, `scale-${written}`, 'web', 'ip')).value('127.0.0.1'));
-          ops.push(etcd.client.put(serviceKey(P, `scale-${written}`, 'web', 'port')).value(String(backend.port)));
+    for (const routes of sizes) await writeRoutes(etcd, prefix(routes), routes, backend.port);
+
+    const samples = sizes.map(() => ({ readyMs: [] as number[], snapshotMs: [] as number[], rss: [] as number[], heap: [] as number[] }));
+    let running: (Running & { adminPort: number })[] = [];
+    try {
+      for (let start = 0; start < starts; start++) {
+        // Alternate which one starts first, in case the second start is slowed by the first.
+        const order = start % 2 === 0 ? [0, 1] : [1, 0];
+        running = [];
+        for (const i of order) {
+          const routes = sizes[i]!;
+          const name = `branch-proxy (${routes} routes, start ${start + 1})`;
+          const began = performance.now();
+          running[i] = await startBranchProxy(etcd.endpoint, { name, checkout: o.checkout, env: { REGISTRY_PREFIX: prefix(routes) } });
+          samples[i]!.readyMs.push(performance.now() - began);
+          const ms = snapshotDuration(name);
+          if (ms !== null) samples[i]!.snapshotMs.push(ms);
         }
-        await etcd.client.if(`${P}none`, 'Create', '==', 0).then(...ops).commit();
+        await sleep(settleMs);
+        for (const [i, p] of running.entries()) samples[i]!.rss.push(rssMiB(p.pid));
+        for (const [i, p] of running.entries()) {
+          const heap = await heapUsedMiB(p.adminPort);
+          if (heap !== null) samples[i]!.heap.push(heap);
+        }
+        log(sizes.map((routes, i) => `${routes} routes: ready ${samples[i]!.readyMs.at(-1)!.toFixed(0)} ms, idle RSS ${samples[i]!.rss.at(-1)!.toFixed(1)} MiB`).join('; '));
+        if (start < starts - 1) await Promise.all(running.map((p) => p.stop()));
       }
-      const started = performance.now();
-      const proxy = await startBranchProxy(etcd.endpoint, { name: `branch-proxy (${target} routes)` });
-      const readyMs = performance.now() - started;
-      try {
-        await new Promise((r) => setTimeout(r, 1000));
-        const idleRssMiB = rssMiB(proxy.pid);
-        const r = await wrk(`http://127.0.0.1:${proxy.port}/`, 'scale-7.dev.localhost', 32, o.seconds);
-        const snapshotMs = snapshotDuration(proxy.name);
-        rows.push({ routes: target, snapshotMs, readyMs, idleRssMiB, rps: r.rps, p99Ms: r.p99Ms });
-        log(`${target} routes: snapshot ${snapshotMs?.toFixed(0) ?? '?'} ms, ready ${readyMs.toFixed(0)} ms after spawn, idle RSS ${idleRssMiB.toFixed(1)} MiB, ${Math.round(r.rps)} req/s, p99 ${r.p99Ms.toFixed(2)} ms`);
-      } finally {
-        await proxy.stop();
+
+      // Load on the last pair, which has idled since its memory was read. A short
+      // unmeasured run first, so neither proxy's first round pays for JIT warm-up.
+      const before = running.map((p) => rssMiB(p.pid));
+      for (const p of running) await wrk(`http://127.0.0.1:${p.port}/`, HOST, 32, 1);
+      const loads: LoadResult[][] = sizes.map(() => []);
+      for (let round = 0; round < rounds; round++) {
+        for (const i of round % 2 === 0 ? [0, 1] : [1, 0]) {
+          const r = await wrk(`http://127.0.0.1:${running[i]!.port}/`, HOST, 32, o.seconds);
+          loads[i]!.push(r);
+        }
+        log(`round ${round + 1}: ${sizes.map((routes, i) => `${routes} routes ${Math.round(loads[i]!.at(-1)!.rps)} req/s${loads[i]!.at(-1)!.errors ? ` (${loads[i]!.at(-1)!.errors} errors)` : ''}`).join(', ')}`);
       }
+      const afterLoad = running.map((p) => rssMiB(p.pid));
+      await sleep(idleAfterMs);
+      const afterIdle = running.map((p) => rssMiB(p.pid));
+
+      const rows = sizes.map((routes, i): ScaleRow => {
+        const s = samples[i]!;
+        return {
+          routes,
+          snapshotMs: s.snapshotMs.length > 0 ? median(s.snapshotMs) : null,
+          readyMs: median(s.readyMs),
+          idleRssMiB: median(s.rss),
+          heapUsedMiB: s.heap.length > 0 ? median(s.heap) : null,
+          rps: median(loads[i]!.map((r) => r.rps)),
+          p50Ms: median(loads[i]!.map((r) => r.p50Ms)),
+          p99Ms: median(loads[i]!.map((r) => r.p99Ms)),
+          errors: loads[i]!.reduce((sum, r) => sum + r.errors, 0),
+          rssBeforeLoadMiB: before[i]!,
+          rssAfterLoadMiB: afterLoad[i]!,
+          rssAfterIdleMiB: afterIdle[i]!,
+        };
+      });
+      for (const r of rows) {
+        log(
+          `${r.routes} routes: snapshot ${r.snapshotMs?.toFixed(0) ?? '?'} ms, ready ${r.readyMs.toFixed(0)} ms, idle RSS ${r.idleRssMiB.toFixed(1)} MiB, ` +
+            `heap ${r.heapUsedMiB?.toFixed(1) ?? '?'} MiB, ${Math.round(r.rps)} req/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms, ${r.errors} errors, ` +
+            `RSS ${r.rssBeforeLoadMiB.toFixed(1)} -> ${r.rssAfterLoadMiB.toFixed(1)} after load -> ${r.rssAfterIdleMiB.toFixed(1)} MiB after ${idleAfterMs / 1000} s idle`,
+        );
+      }
+      const [few, many] = [rows[0]!, rows[1]!];
+      const perRoute = (mib: number): number => (mib * 2 ** 20) / (many.routes - few.routes);
+      return {
+        rows,
+        bytesPerRoute: perRoute(many.idleRssMiB - few.idleRssMiB),
+        heapBytesPerRoute: few.heapUsedMiB !== null && many.heapUsedMiB !== null ? perRoute(many.heapUsedMiB - few.heapUsedMiB) : null,
+        rpsRatio: many.rps / few.rps,
+        p50Ratio: many.p50Ms / few.p50Ms,
+        p99Ratio: many.p99Ms / few.p99Ms,
+        starts,
+        rounds,
+        settleMs,
+        idleAfterMs,
+      };
+    } finally {
+      await Promise.all(running.map((p) => p.stop()));
     }
   } finally {
     await backend.stop();
   }
-  const [few, many] = [rows[0]!, rows[1]!];
-  return { rows, bytesPerRoute: ((many.idleRssMiB - few.idleRssMiB) * 2 ** 20) / (many.routes - few.routes), rpsRatio: many.rps / few.rps };
+}
+
+/** `routes` deployments with one service each, all on the one backend. */
+async function writeRoutes(etcd: EtcdServer, prefix: string, routes: number, port: number): Promise<void> {
+  for (let written = 0; written < routes; ) {
+    // etcd takes at most 128 operations per transaction.
+    const ops = [];
+    for (let i = 0; i < 64 && written < routes; i++, written++) {
+      ops.push(etcd.client.put(serviceKey(prefix, `scale-${written}`, 'web', 'ip')).value('127.0.0.1'));
+      ops.push(etcd.client.put(serviceKey(prefix, `scale-${written}`, 'web', 'port')).value(String(port)));
+    }
+    await etcd.client.if(`${prefix}none`, 'Create', '==', 0).then(...ops).commit();
+  }
 }
 
 /** How long the proxy itself took to load the snapshot, from its log line. */
@@ -64,4 +185,19 @@ function snapshotDuration(name: string): number | null {
     .split('\n')
     .find((l) => l.includes('"registry snapshot loaded"'));
   return line ? ((JSON.parse(line) as { ms?: number }).ms ?? null) : null;
+}
+
+/** V8 heap in use, as the proxy reports it on its admin port. */
+async function heapUsedMiB(adminPort: number): Promise<number | null> {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
+    const bytes = /^nodejs_heap_size_used_bytes (\S+)$/m.exec(text)?.[1];
+    return bytes === undefined ? null : Number(bytes) / 2 ** 20;
+  } catch {
+    return null;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

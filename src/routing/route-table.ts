@@ -42,23 +42,153 @@ export type Resolution =
   | { readonly kind: 'unknown-service'; readonly deployment: Deployment; readonly service: string }
   | { readonly kind: 'unknown-deployment'; readonly label: string };
 
-type MutableService = { -readonly [K in keyof Service]: Service[K] };
-type MutableDeployment = { -readonly [K in keyof Omit<Deployment, 'services'>]: Deployment[K] } & {
-  services: Map<string, MutableService>;
-};
-
 const META_FIELD = { created: 'created', branch: 'branch', default: 'defaultService', 'last-request': 'lastRequest' } as const satisfies Record<
   DeploymentField,
   keyof Deployment
 >;
+
+/*
+ * Memory layout. A table holds up to ~100,000 routes, so every object and
+ * string per route counts (issue #5): classes with all fields set in the
+ * constructor (no property arrays grown later), one service stored inline
+ * rather than in a Map of its own, `address`/`origin` derived when asked for
+ * (most routes never see a request), and repeated strings (service names,
+ * backend hosts) shared through a small pool instead of one copy per key.
+ */
+
+/**
+ * A backend. `origin` is built on its first request and kept (the forwarder asks
+ * for it on every one). `address` is built on every call and never kept: the
+ * target probe reads it for every route each sweep, which would pin one string
+ * per route for good; the other readers are logs and views.
+ */
+class RouteTarget implements Target {
+  #origin: string | undefined = undefined;
+
+  constructor(
+    readonly host: string,
+    readonly port: number,
+  ) {}
+
+  get address(): string {
+    // Only an IPv6 literal contains a colon (the codec has validated the host); cheaper than isIP().
+    return this.host.includes(':') ? `[${this.host}]:${this.port}` : `${this.host}:${this.port}`;
+  }
+
+  get origin(): string {
+    return (this.#origin ??= `http://${this.address}`);
+  }
+
+  /** The plain form, so logs, JSON and test comparisons see the same fields as before. */
+  toJSON(): Target {
+    return { host: this.host, port: this.port, address: this.address, origin: this.origin };
+  }
+}
+
+class TableService implements Service {
+  ip: string | undefined = undefined;
+  port: number | undefined = undefined;
+  target: RouteTarget | undefined = undefined;
+  blocked: string | undefined = undefined;
+
+  constructor(readonly name: string) {}
+}
+
+/**
+ * A deployment's services: nearly every deployment has one, which is kept in a
+ * field; a Map (about 150 bytes even when nearly empty) only from the second on.
+ */
+class ServiceMap implements ReadonlyMap<string, TableService> {
+  #one: TableService | undefined = undefined;
+  #many: Map<string, TableService> | undefined = undefined;
+
+  get size(): number {
+    return this.#many ? this.#many.size : this.#one ? 1 : 0;
+  }
+
+  get(name: string): TableService | undefined {
+    if (this.#many) return this.#many.get(name);
+    return this.#one?.name === name ? this.#one : undefined;
+  }
+
+  has(name: string): boolean {
+    return this.get(name) !== undefined;
+  }
+
+  set(service: TableService): void {
+    if (this.#many) this.#many.set(service.name, service);
+    else if (!this.#one || this.#one.name === service.name) this.#one = service;
+    else {
+      this.#many = new Map([[this.#one.name, this.#one], [service.name, service]]);
+      this.#one = undefined;
+    }
+  }
+
+  delete(name: string): void {
+    if (this.#many) this.#many.delete(name);
+    else if (this.#one?.name === name) this.#one = undefined;
+  }
+
+  *values(): MapIterator<TableService> {
+    if (this.#many) yield* this.#many.values();
+    else if (this.#one) yield this.#one;
+  }
+
+  *keys(): MapIterator<string> {
+    for (const s of this.values()) yield s.name;
+  }
+
+  *entries(): MapIterator<[string, TableService]> {
+    for (const s of this.values()) yield [s.name, s];
+  }
+
+  [Symbol.iterator](): MapIterator<[string, TableService]> {
+    return this.entries();
+  }
+
+  forEach(callback: (value: TableService, key: string, map: ReadonlyMap<string, TableService>) => void, thisArg?: unknown): void {
+    for (const s of this.values()) callback.call(thisArg, s, s.name, this);
+  }
+}
+
+class TableDeployment implements Deployment {
+  branch: string | undefined = undefined;
+  created: string | undefined = undefined;
+  defaultService: string | undefined = undefined;
+  lastRequest: string | undefined = undefined;
+  readonly services = new ServiceMap();
+
+  constructor(readonly name: string) {}
+}
+
+/**
+ * Shares equal strings: every etcd value and key part arrives as a string of
+ * its own, while service names and backend hosts repeat across deployments.
+ * Emptied when full, so churning values (pod IPs) cannot grow it without bound.
+ */
+class StringPool {
+  readonly #strings = new Map<string, string>();
+
+  constructor(private readonly max: number) {}
+
+  get(s: string): string {
+    const shared = this.#strings.get(s);
+    if (shared !== undefined) return shared;
+    if (this.#strings.size >= this.max) this.#strings.clear();
+    this.#strings.set(s, s);
+    return s;
+  }
+}
 
 /**
  * The in-memory registry: deployments, their services and metadata. Pure data;
  * every lookup is a few Map reads, independent of how many routes there are.
  */
 export class RouteTable {
-  readonly #deployments = new Map<string, MutableDeployment>();
+  readonly #deployments = new Map<string, TableDeployment>();
   readonly #policy: BackendPolicy | undefined;
+  /** Service names and hosts repeat across deployments; a few thousand distinct ones cover real registries. */
+  readonly #strings = new StringPool(4096);
   #routeCount = 0;
 
   constructor(policy?: BackendPolicy) {
@@ -77,16 +207,16 @@ export class RouteTable {
   set(ref: KeyRef, value: string | number): RouteChange | undefined {
     const deployment = this.#deploymentFor(ref.deployment);
     if (ref.service === undefined) {
-      (deployment as Record<string, unknown>)[META_FIELD[ref.field]] = String(value);
+      deployment[META_FIELD[ref.field]] = String(value);
       return undefined;
     }
     let service = deployment.services.get(ref.service);
     if (!service) {
-      service = { name: ref.service };
-      deployment.services.set(ref.service, service);
+      service = new TableService(this.#strings.get(ref.service));
+      deployment.services.set(service);
     }
     const before = service.target;
-    if (ref.field === 'ip') service.ip = String(value);
+    if (ref.field === 'ip') service.ip = this.#strings.get(String(value));
     else service.port = Number(value);
     return this.#retarget(deployment, service, before);
   }
@@ -97,12 +227,12 @@ export class RouteTable {
     if (!deployment) return undefined;
     let change: RouteChange | undefined;
     if (ref.service === undefined) {
-      delete (deployment as Record<string, unknown>)[META_FIELD[ref.field]];
+      deployment[META_FIELD[ref.field]] = undefined;
     } else {
       const service = deployment.services.get(ref.service);
       if (!service) return undefined;
       const before = service.target;
-      delete service[ref.field];
+      service[ref.field] = undefined;
       change = this.#retarget(deployment, service, before);
       if (service.ip === undefined && service.port === undefined) deployment.services.delete(ref.service);
     }
@@ -142,26 +272,25 @@ export class RouteTable {
     }
   }
 
-  #deploymentFor(name: string): MutableDeployment {
+  #deploymentFor(name: string): TableDeployment {
     let deployment = this.#deployments.get(name);
     if (!deployment) {
-      deployment = { name, services: new Map() };
-      this.#deployments.set(name, deployment);
+      deployment = new TableDeployment(ownCopy(name));
+      this.#deployments.set(deployment.name, deployment);
     }
     return deployment;
   }
 
-  #retarget(deployment: MutableDeployment, service: MutableService, before: Target | undefined): RouteChange | undefined {
-    let after: Target | undefined;
-    delete service.blocked;
+  #retarget(deployment: TableDeployment, service: TableService, before: RouteTarget | undefined): RouteChange | undefined {
+    let after: RouteTarget | undefined;
+    service.blocked = undefined;
     if (service.ip !== undefined && service.port !== undefined) {
       const blocked = this.#policy?.(service.ip, service.port);
-      if (blocked === undefined) after = makeTarget(service.ip, service.port);
+      if (blocked === undefined) after = new RouteTarget(service.ip, service.port);
       else service.blocked = blocked;
     }
     if (sameTarget(before, after)) return undefined;
-    if (after) service.target = after;
-    else delete service.target;
+    service.target = after;
     const base = { deployment: deployment.name, service: service.name };
     if (!before) {
       this.#routeCount++;
@@ -175,10 +304,14 @@ export class RouteTable {
   }
 }
 
-function makeTarget(host: string, port: number): Target {
-  // Only an IPv6 literal contains a colon (the codec has validated the host); cheaper than isIP().
-  const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-  return { host, port, address, origin: `http://${address}` };
+/**
+ * A name cut out of an etcd key of 13 characters or more is a view into the
+ * whole key string (V8's sliced strings), which the table would keep alive for
+ * as long as the deployment: about 64 bytes more per deployment. A copy keeps
+ * only the name.
+ */
+function ownCopy(name: string): string {
+  return name.length < 13 ? name : Buffer.from(name, 'utf8').toString('utf8');
 }
 
 function sameTarget(a: Target | undefined, b: Target | undefined): boolean {
