@@ -89,11 +89,18 @@ export function writeReport(fresh: Results, machine: Record<string, string | num
     md.push(
       '## Scale',
       '',
-      '| routes | snapshot load ms | ready after spawn ms | idle RSS MiB | req/s | p99 ms |',
-      '|---|---|---|---|---|---|',
-      ...s.rows.map((r) => `| ${r.routes} | ${n(r.snapshotMs)} | ${n(r.readyMs)} | ${n(r.idleRssMiB, 1)} | ${n(r.rps)} | ${n(r.p99Ms, 2)} |`),
+      `A proxy with ${s.rows[0]?.routes} routes and one with ${s.rows[1]?.routes} run side by side (two registry prefixes in one etcd). Start-up and idle`,
+      `memory are medians of ${s.starts} starts, idle memory read ${n(s.settleMs / 1000)} s after both were ready; load alternates between the two for`,
+      `${s.rounds} wrk rounds (32 connections), then RSS is read right after the load and after ${n(s.idleAfterMs / 1000)} s of idling.`,
       '',
-      `Memory per route: ${n(s.bytesPerRoute)} bytes; throughput with many routes / few: ${n(s.rpsRatio, 3)}.`,
+      '| routes | snapshot load ms | ready after spawn ms | idle RSS MiB | heap MiB | req/s | p50 ms | p99 ms | RSS before → after load → after idle MiB |',
+      '|---|---|---|---|---|---|---|---|---|',
+      ...s.rows.map(
+        (r) =>
+          `| ${r.routes} | ${n(r.snapshotMs)} | ${n(r.readyMs)} | ${n(r.idleRssMiB, 1)} | ${n(r.heapUsedMiB, 1)} | ${n(r.rps)} | ${n(r.p50Ms, 2)} | ${n(r.p99Ms, 2)} | ${n(r.rssBeforeLoadMiB, 1)} → ${n(r.rssAfterLoadMiB, 1)} → ${n(r.rssAfterIdleMiB, 1)} |`,
+      ),
+      '',
+      `Memory per route: ${n(s.bytesPerRoute)} bytes RSS, ${n(s.heapBytesPerRoute)} bytes V8 heap; many/few: req/s ${n(s.rpsRatio, 3)}, p50 ${n(s.p50Ratio, 3)}, p99 ${n(s.p99Ratio, 3)}.`,
       '',
     );
   }
