@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { loadavg } from 'node:os';
 import type { IKeyValue } from 'etcd3';
 import { serviceKey } from '../src/registry/keys.ts';
 import type { EtcdServer } from '../test/helpers/etcd.ts';
@@ -23,8 +24,10 @@ export interface PropagationStages {
   ackToReferenceWatch: Summary;
   /** Watch response handed to the proxy's registry (etcd delivery + the proxy's event loop). */
   ackToProxyWatch?: Summary;
-  /** Applying the batch to the route table. */
+  /** Applying the batch to the route table and telling listeners, wall time. */
   apply?: Summary;
+  /** The same in CPU time: where it is much less than wall time, the proxy waited for a core. */
+  applyCpu?: Summary;
   /** Route in the table -> first 200: waiting for the poll in flight, then one proxied request. */
   tableToFirst200?: Summary;
   /** The one request that got the 200, send to end of body. */
@@ -46,6 +49,8 @@ export interface PropagationBuild extends Summary {
 /** Top level: this build (as before, for the report); `builds` has it and every --compare build. */
 export interface PropagationResult extends Summary {
   builds: PropagationBuild[];
+  /** 1-minute load average before and after: on a shared 2-core host, the tail follows it. */
+  loadAverage: [number, number];
 }
 
 interface Sample {
@@ -61,6 +66,8 @@ interface Sample {
 interface ProxyBatch {
   receivedMs: number;
   appliedMs: number;
+  /** CPU time the proxy spent applying it (older proxies do not log it). */
+  cpuMs?: number;
 }
 
 interface GcPause {
@@ -69,7 +76,9 @@ interface GcPause {
   kind?: number;
 }
 
-const PREFIX = '/deployment/';
+/** Each build watches its own prefix, so a put wakes only the proxy it measures, not every build compared. */
+const PREFIX = '/bench-propagation-';
+const prefixOf = (build: number): string => `${PREFIX}${build}/`;
 const RUN = `prop-${Date.now().toString(36)}`;
 const GC_TRACE = fileURLToPath(new URL('./lib/gc-trace.mjs', import.meta.url));
 const agent = new Agent({ keepAlive: true, maxSockets: 1 });
@@ -106,12 +115,13 @@ function readJsonLines<T>(file: string): T[] {
  * in the proxy (timers, GC) is hit at random phases, as real registrations are.
  */
 export async function propagation(etcd: EtcdServer, o: PropagationOptions, log: (line: string) => void): Promise<PropagationResult> {
+  const loadBefore = loadavg()[0]!;
   const backend = await startNodeBackend();
   const builds = [{ name: 'branch-proxy', checkout: undefined as string | undefined }, ...(o.compare ?? [])];
   const gcFiles = builds.map((b) => logPath(`${b.name} propagation gc`));
   const proxies = [];
   const referenceWatch = new Map<number, number>();
-  const watcher = await etcd.client.watch().prefix(`${PREFIX}${RUN}-`).create();
+  const watcher = await etcd.client.watch().prefix(PREFIX).create();
   watcher.on('put', (kv: IKeyValue) => {
     const revision = Number(kv.mod_revision);
     if (!referenceWatch.has(revision)) referenceWatch.set(revision, now());
@@ -130,6 +140,7 @@ export async function propagation(etcd: EtcdServer, o: PropagationOptions, log: 
           name: `${b.name} propagation`,
           // BENCH_PROXY_NODE_OPTIONS adds preloads to the proxies, e.g. a CPU profiler (--cpu-prof is not allowed in NODE_OPTIONS).
           env: {
+            REGISTRY_PREFIX: prefixOf(i),
             LOG_LEVEL: 'debug',
             NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} ${process.env.BENCH_PROXY_NODE_OPTIONS ?? ''} --import=${GC_TRACE}`.trim(),
             BENCH_GC_TRACE: gcFiles[i]!,
@@ -146,10 +157,10 @@ export async function propagation(etcd: EtcdServer, o: PropagationOptions, log: 
       const host = `${RUN}-${i}.dev.localhost`;
       const deployment = `${RUN}-${i}`;
       await sleep(5 + Math.random() * 20);
-      const ip = serviceKey(PREFIX, deployment, 'web', 'ip');
+      const ip = serviceKey(prefixOf(build), deployment, 'web', 'ip');
       const res = await etcd.client
         .if(ip, 'Create', '==', 0)
-        .then(etcd.client.put(ip).value('127.0.0.1'), etcd.client.put(serviceKey(PREFIX, deployment, 'web', 'port')).value(String(backend.port)))
+        .then(etcd.client.put(ip).value('127.0.0.1'), etcd.client.put(serviceKey(prefixOf(build), deployment, 'web', 'port')).value(String(backend.port)))
         .commit();
       const acked = now();
       let polls = 0;
@@ -169,10 +180,10 @@ export async function propagation(etcd: EtcdServer, o: PropagationOptions, log: 
     }
 
     // The proxies log each batch asynchronously; wait until the last one is on disk.
-    const last = samples.at(-1)!.revision;
     const batches = builds.map(() => new Map<number, ProxyBatch>());
     const hasStages = await Promise.all(
       builds.map(async (b, i) => {
+        const last = samples.filter((s) => s.build === i).at(-1)!.revision;
         const read = (): boolean => {
           for (const l of readJsonLines<{ msg?: string; revision: number } & ProxyBatch>(logPath(`${b.name} propagation`))) {
             if (l.msg === 'registry watch batch applied') batches[i]!.set(l.revision, l);
@@ -201,6 +212,7 @@ export async function propagation(etcd: EtcdServer, o: PropagationOptions, log: 
           ackToReferenceWatch: summarize(mine.flatMap((s) => (referenceWatch.has(s.revision) ? [referenceWatch.get(s.revision)! - s.acked] : []))),
           ackToProxyWatch: stage((s, p) => p.receivedMs - s.acked),
           apply: stage((_, p) => p.appliedMs - p.receivedMs),
+          applyCpu: stage((_, p) => p.cpuMs ?? Number.NaN),
           tableToFirst200: stage((s, p) => s.done - p.appliedMs),
           successfulPoll: summarize(mine.map((s) => s.done - s.lastPollStart)),
           repeatRequest: summarize(mine.map((s) => s.again)),
@@ -234,19 +246,21 @@ export async function propagation(etcd: EtcdServer, o: PropagationOptions, log: 
             .join(', ') || 'none';
         log(
           `  slow: ${f(s.done - s.acked)} ms = ` +
-            (p ? `proxy watch +${f(p.receivedMs - s.acked)}, applied +${f(p.appliedMs - s.acked)}, ` : '') +
+            (p ? `proxy watch +${f(p.receivedMs - s.acked)}, applied +${f(p.appliedMs - s.acked)} (${f(p.cpuMs)} ms CPU), ` : '') +
             `200 +${f(s.done - s.acked)} (last poll took ${f(s.done - s.lastPollStart)}, ${s.polls} polls); reference watch +${f(ref === undefined ? undefined : ref - s.acked)}; ` +
             `proxy GC: ${during(gc[i]!)}; bench GC: ${during(benchGc)}`,
         );
       }
     }
     const mine = result[0]!;
-    return { samples: mine.samples, medianMs: mine.medianMs, p90Ms: mine.p90Ms, p99Ms: mine.p99Ms, maxMs: mine.maxMs, builds: result };
+    const loadAverage: [number, number] = [loadBefore, loadavg()[0]!];
+    log(`1-minute load average ${loadAverage[0].toFixed(2)} before, ${loadAverage[1].toFixed(2)} after (2 cores: above ~1.5, other work competes)`);
+    return { samples: mine.samples, medianMs: mine.medianMs, p90Ms: mine.p90Ms, p99Ms: mine.p99Ms, maxMs: mine.maxMs, builds: result, loadAverage };
   } finally {
     gcObserver.disconnect();
     await watcher.cancel();
     await Promise.all(proxies.map((p) => p.stop()));
     await backend.stop();
-    await etcd.client.delete().prefix(`${PREFIX}${RUN}-`);
+    await etcd.client.delete().prefix(PREFIX);
   }
 }
