@@ -26,7 +26,7 @@ export interface PropagationStages {
   ackToProxyWatch?: Summary;
   /** Applying the batch to the route table and telling listeners, wall time. */
   apply?: Summary;
-  /** The same in CPU time: where it is much less than wall time, the proxy waited for a core. */
+  /** The same in process CPU time: where it is much less than wall time, the proxy waited for a core. */
   applyCpu?: Summary;
   /** Route in the table -> first 200: waiting for the poll in flight, then one proxied request. */
   tableToFirst200?: Summary;
@@ -66,7 +66,7 @@ interface Sample {
 interface ProxyBatch {
   receivedMs: number;
   appliedMs: number;
-  /** CPU time the proxy spent applying it (older proxies do not log it). */
+  /** Process CPU time (all threads: GC helpers and JIT count too) while applying it; older proxies do not log it. */
   cpuMs?: number;
 }
 

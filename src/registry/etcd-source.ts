@@ -101,7 +101,7 @@ export class EtcdSource {
       watcher.on('connected', () => this.registry.setConnected(true));
       watcher.on('data', (res: IWatchResponse) => {
         // Timing for the propagation benchmark's stages (put acked -> first 200); off at info level.
-        // CPU time next to wall time tells work from waiting for a core.
+        // Process CPU time (all threads) next to wall time tells work from waiting for a core.
         const debug = this.log.isLevelEnabled('debug');
         const receivedMs = debug ? monotonicMs() : 0;
         const cpu = debug ? process.cpuUsage() : undefined;
