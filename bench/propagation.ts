@@ -142,7 +142,7 @@ export async function propagation(etcd: EtcdServer, o: PropagationOptions, log: 
           env: {
             REGISTRY_PREFIX: prefixOf(i),
             LOG_LEVEL: 'debug',
-            NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} ${process.env.BENCH_PROXY_NODE_OPTIONS ?? ''} --import=${GC_TRACE}`.trim(),
+            NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} ${process.env.BENCH_PROXY_NODE_OPTIONS ?? ''} --import=${JSON.stringify(GC_TRACE)}`.trim(),
             BENCH_GC_TRACE: gcFiles[i]!,
           },
         }),
