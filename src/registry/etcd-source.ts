@@ -109,7 +109,10 @@ export class EtcdSource {
         if (cpu) {
           const appliedMs = monotonicMs();
           const used = process.cpuUsage(cpu);
-          this.log.debug({ revision: Number(res.header.revision), events: res.events.length, receivedMs, appliedMs, cpuMs: (used.user + used.system) / 1000 }, 'registry watch batch applied');
+          const line = { revision: Number(res.header.revision), events: res.events.length, receivedMs, appliedMs, cpuMs: (used.user + used.system) / 1000 };
+          // Written a little later: formatting and writing the line right away competed with the
+          // first requests to the new route and added ~0.2 ms to the median it measures.
+          setTimeout(() => this.log.debug(line, 'registry watch batch applied'), DEBUG_LINE_DELAY_MS).unref();
         }
       });
       watcher.on('disconnected', (err: Error) => stop(err));
@@ -126,6 +129,9 @@ function toRegistryEvent(event: { type: string; kv: IKeyValue }): RegistryEvent 
     revision: Number(event.kv.mod_revision),
   };
 }
+
+/** Past the first requests to a just-added route, which the line is there to time. */
+const DEBUG_LINE_DELAY_MS = 50;
 
 /**
  * CLOCK_MONOTONIC in milliseconds (libuv's hrtime). Unlike performance.now(), which
