@@ -118,3 +118,31 @@ describe('registry faults: the table stays consistent with etcd', () => {
     assert.equal((await request(proxy.port, 'after-restart.dev.localhost', '/echo')).status, 200);
   });
 });
+
+describe('watch batch timing', () => {
+  test('at debug level each applied watch batch is logged with its revision and host-monotonic times; at info level it is not', async () => {
+    const etcd = await startEtcd();
+    const debug = await startProxy(etcd.endpoint, { LOG_LEVEL: 'debug' });
+    const info = await startProxy(etcd.endpoint, { LOG_LEVEL: 'info' });
+    try {
+      await waitFor('both first snapshots', () => (debug.registry.ready && info.registry.ready ? true : undefined));
+      const monotonicMs = (): number => Number(process.hrtime.bigint()) / 1e6;
+      const before = monotonicMs();
+      const { header } = await etcd.client.put(serviceKey(P, 'timed', 'web', 'port')).value('8080');
+      const revision = Number(header.revision);
+      const { value: line } = await waitFor('the batch line', () => debug.logs.find((l) => l.msg === 'registry watch batch applied' && l.revision === revision));
+      const after = monotonicMs();
+      assert.equal(line.events, 1);
+      // The benchmark lines these up with its own process.hrtime clock.
+      const [received, applied] = [line.receivedMs as number, line.appliedMs as number];
+      assert.ok(before <= received && received <= applied && applied <= after, `${before} <= ${received} <= ${applied} <= ${after}`);
+      assert.ok((line.cpuMs as number) >= 0);
+      await waitFor('the info-level proxy to apply it', () => (info.registry.revision >= revision ? true : undefined));
+      assert.equal(info.logs.some((l) => l.msg === 'registry watch batch applied'), false);
+    } finally {
+      await debug.close();
+      await info.close();
+      await etcd.destroy();
+    }
+  });
+});
