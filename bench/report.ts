@@ -78,11 +78,16 @@ export function writeReport(fresh: Results, machine: Record<string, string | num
   }
   if (results.propagation) {
     const p = results.propagation;
-    md.push('## Route propagation', '', 'etcd put acknowledged → first 200 through the proxy, for a new deployment.', '', '| samples | median ms | p90 ms | p99 ms | max ms |', '|---|---|---|---|---|', `| ${p.samples} | ${n(p.medianMs, 2)} | ${n(p.p90Ms, 2)} | ${n(p.p99Ms, 2)} | ${n(p.maxMs, 2)} |`, '');
+    md.push('## Route propagation', '', 'etcd put acknowledged → first 200 through the proxy, for a new deployment (after 5 warm-up samples; stages on the host\'s monotonic clock).', '', '| build | stage | samples | median ms | p90 ms | p99 ms | max ms |', '|---|---|---|---|---|---|---|');
+    for (const b of p.builds) {
+      md.push(`| ${b.name} | put acked → first 200 | ${b.samples} | ${n(b.medianMs, 2)} | ${n(b.p90Ms, 2)} | ${n(b.p99Ms, 2)} | ${n(b.maxMs, 2)} |`);
+      for (const [stage, s] of Object.entries(b.stages)) if (s) md.push(`| ${b.name} | ${stage} | ${s.samples} | ${n(s.medianMs, 2)} | ${n(s.p90Ms, 2)} | ${n(s.p99Ms, 2)} | ${n(s.maxMs, 2)} |`);
+    }
+    md.push('', `1-minute load average ${n(p.loadAverage[0], 2)} before, ${n(p.loadAverage[1], 2)} after.`, '');
   }
   if (results.churn) {
     const c = results.churn;
-    md.push('## Registry churn under load', '', 'wrk on one unchanged route (32 connections) while other routes are added and removed.', '', '| seconds | route changes | requests | failed | req/s | p99 ms |', '|---|---|---|---|---|---|', `| ${n(c.seconds, 1)} | ${c.changes} | ${c.requests} | ${c.failed} | ${n(c.rps)} | ${n(c.p99Ms, 2)} |`, '');
+    md.push('## Registry churn under load', '', 'wrk on one unchanged route (32 connections) while other routes are added, moved and removed (one transaction each).', '', '| seconds | route changes | changes/s | applied by the proxy | requests | failed | req/s | p99 ms |', '|---|---|---|---|---|---|---|---|', `| ${n(c.seconds, 1)} | ${c.changes} | ${n(c.changesPerSecond, 1)} | ${c.changesApplied} | ${c.requests} | ${c.failed} | ${n(c.rps)} | ${n(c.p99Ms, 2)} |`, '');
   }
   if (results.scale) {
     const s = results.scale;

@@ -26,6 +26,7 @@ const { values } = parseArgs({
     workers: { type: 'string' },
     compare: { type: 'string', multiple: true, default: [] },
     routes: { type: 'string' },
+    samples: { type: 'string' },
   },
 });
 
@@ -45,10 +46,7 @@ try {
         seconds: Number(values.seconds ?? (smoke ? 1 : 5)),
         connections: (values.connections ?? (smoke ? '32' : '32,128')).split(',').map(Number),
         workers: values.workers?.split(',').map(Number),
-        compare: values.compare.map((c) => {
-          const [name, checkout] = c.split('=');
-          return { name: name!, checkout: checkout! };
-        }),
+        compare: parseCompare(),
       },
       log,
     );
@@ -56,7 +54,8 @@ try {
   }
   if (only.has('propagation')) {
     console.error('propagation');
-    results.propagation = await propagation(etcd, { samples: smoke ? 5 : 50 }, log);
+    // 400 samples so that p99 is not simply the maximum; --compare builds are polled in turn.
+    results.propagation = await propagation(etcd, { samples: Number(values.samples ?? (smoke ? 5 : 400)), compare: parseCompare() }, log);
     console.log(JSON.stringify({ propagation: results.propagation }));
   }
   if (only.has('churn')) {
@@ -94,6 +93,13 @@ if (values.write) {
   };
   writeReport(results, machine);
   console.error('wrote docs/benchmarks.md, docs/benchmarks.json and docs/benchmarks.svg');
+}
+
+function parseCompare(): { name: string; checkout: string }[] {
+  return values.compare.map((c) => {
+    const [name, checkout] = c.split('=');
+    return { name: name!, checkout: checkout! };
+  });
 }
 
 function printThroughput(rows: ThroughputRow[]): void {
