@@ -21,7 +21,7 @@ import type { Registry } from './registry/registry.ts';
 import { watchRegistry } from './registry/watch-registry.ts';
 import { createHostMatcher } from './routing/host.ts';
 import type { Target } from './routing/route-table.ts';
-import { listenError } from './startup-error.ts';
+import { listen } from './listen.ts';
 import { readCertificate, reloadCertificateOnChange } from './tls/certificate-reloader.ts';
 import { publicLinks, startAdmin } from './web/admin-listener.ts';
 import type { Reachability } from './web/deployments-view.ts';
@@ -150,16 +150,3 @@ export async function startServer(config: ServeConfig, log: Logger, worker?: Wor
     },
   };
 }
-
-/** Listens on `host`, or on every IPv6 and IPv4 address when none is given. */
-function listen(server: Server, port: number, host: string | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException): void => reject(listenError(err, port, host));
-    server.once('error', onError);
-    server.listen({ port, host }, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
-}
-

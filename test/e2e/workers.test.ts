@@ -106,20 +106,23 @@ describe('serve --workers 2', () => {
 
 describe('serve when its port is taken', () => {
   let holder: Server;
-  let taken: number;
+  let takenPort: number;
   before(async () => {
     holder = createServer();
     await new Promise<void>((r) => holder.listen(0, '127.0.0.1', r));
-    taken = (holder.address() as { port: number }).port;
+    takenPort = (holder.address() as { port: number }).port;
   });
   after(() => holder.close());
 
   for (const workers of ['1', '2']) {
-    test(`WORKERS=${workers}: exits 1 naming the port`, async () => {
-      const run = runCli(['serve'], { WORKERS: workers, PORT: String(taken), ADMIN_PORT: String(await freePort()), HOST: '127.0.0.1', ETCD_ENDPOINTS: 'http://127.0.0.1:9', LOG_LEVEL: 'fatal' });
-      assert.equal(run.status, 1, run.stderr);
-      assert.match(run.stderr, new RegExp(`^branch-proxy: cannot listen on 127\\.0\\.0\\.1 port ${taken}: another process uses it`, 'm'));
-      assert.doesNotMatch(run.stderr, /\n\s+at /, 'no stack trace');
-    });
+    for (const taken of ['PORT', 'ADMIN_PORT'] as const) {
+      test(`WORKERS=${workers}, ${taken} in use: exits 1 with one line naming the port`, async () => {
+        const ports = { PORT: String(await freePort()), ADMIN_PORT: String(await freePort()), [taken]: String(takenPort) };
+        const run = runCli(['serve'], { WORKERS: workers, ...ports, HOST: '127.0.0.1', ETCD_ENDPOINTS: 'http://127.0.0.1:9', LOG_LEVEL: 'fatal' });
+        assert.equal(run.status, 1, run.stderr);
+        assert.match(run.stderr, new RegExp(`^branch-proxy: cannot listen on 127\\.0\\.0\\.1 port ${takenPort}: another process uses it`, 'm'));
+        assert.doesNotMatch(run.stderr, /\n\s+at /, 'no stack trace');
+      });
+    }
   }
 });
