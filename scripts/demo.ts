@@ -21,6 +21,8 @@ const adminPort = Number(process.env.ADMIN_PORT ?? 8081);
 const domain = (process.env.BASE_DOMAIN ?? 'dev.localhost').split(',')[0]!;
 const children: ChildProcess[] = [];
 let etcd: EtcdServer | undefined;
+/** Ctrl-C reaches every child at once: etcd goes first, so what they log while stopping is noise. */
+let stopping = false;
 
 function run(args: readonly string[], env: Record<string, string>, label: string): ChildProcess {
   const [cmd, ...rest] = [...CLI, ...args];
@@ -28,7 +30,7 @@ function run(args: readonly string[], env: Record<string, string>, label: string
   // Logs are JSON lines; keep warnings and errors visible, drop the chatter.
   const relay = (chunk: Buffer): void => {
     for (const line of chunk.toString().split('\n')) {
-      if (line === '') continue;
+      if (line === '' || stopping) continue;
       const level = /"level":(\d+)/.exec(line)?.[1];
       if (level === undefined || Number(level) >= 40) process.stderr.write(`[${label}] ${line}\n`);
     }
@@ -40,6 +42,7 @@ function run(args: readonly string[], env: Record<string, string>, label: string
 }
 
 async function stopAll(code: number): Promise<never> {
+  stopping = true;
   await Promise.all(
     children.filter((c) => c.exitCode === null).map(async (c) => {
       c.kill('SIGTERM');
@@ -65,7 +68,8 @@ async function main(): Promise<void> {
   const env = { ETCD_ENDPOINTS: endpoints, PORT: String(port), ADMIN_PORT: String(adminPort), BASE_DOMAIN: domain };
   const proxy = run(['serve'], env, 'proxy');
   proxy.once('exit', (code) => {
-    console.error(`demo: the proxy exited (${code}); is port ${port} or ${adminPort} in use? Set PORT/ADMIN_PORT to others.`);
+    if (stopping || code === 0) return void stopAll(0);
+    console.error(`demo: the proxy exited with code ${code} (its reason is above); if port ${port} or ${adminPort} is in use, set PORT/ADMIN_PORT to others.`);
     void stopAll(1);
   });
 
