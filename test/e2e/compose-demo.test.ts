@@ -74,6 +74,9 @@ describe('k8s-free-compose.yml demo, run as processes', () => {
       HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
     });
+    // As compose's health check would: with WORKERS each worker loads its own table, and the
+    // proxy is ready once all have; before that a worker still loading answers 404.
+    await waitFor(`proxy ready (proxy: ${output.get('proxy')})`, async () => ((await fetch(`http://127.0.0.1:${adminPort}/readyz`).catch(() => undefined))?.ok ? true : undefined), 30_000);
     for (const demo of demos) {
       const port = await freePort();
       ports.set(demo.container, port);

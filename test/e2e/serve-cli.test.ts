@@ -63,6 +63,8 @@ describe('branch-proxy serve as a process', () => {
       child.stdout.on('data', (d: Buffer) => (out += d.toString()));
       child.stderr.on('data', (d: Buffer) => (out += d.toString()));
       try {
+        // Ready means every worker (WORKERS defaults to one per CPU) has loaded its table.
+        await waitFor('proxy ready', async () => ((await fetch(`http://127.0.0.1:${adminPort}/readyz`).catch(() => undefined))?.ok ? true : undefined), 15_000);
         await waitFor('proxy routes main', async () => ((await request(port, 'main.dev.localhost', '/echo')).status === 200 ? true : undefined), 15_000);
         const inFlight = request(port, 'main.dev.localhost', '/slow?ms=800');
         await new Promise((r) => setTimeout(r, 200));
