@@ -9,6 +9,21 @@ import type { UpstreamFailure } from './upstream-error.ts';
 /** Without a close match, at most this many deployments are listed on a 404, newest first. */
 const MAX_LISTED = 10;
 
+/**
+ * Before the first registry snapshot the table is empty, and a 404 would wrongly
+ * say the deployment does not exist (a cluster worker still loading, etcd unreachable at start).
+ */
+export function notLoadedInfo(host: string, domain: string, base: LinkBase): ErrorInfo {
+  return {
+    status: 503,
+    error: 'registry-not-loaded',
+    title: 'Starting up',
+    message: 'The proxy has not loaded the list of deployments from etcd yet. Retry in a moment; if this lasts, etcd is unreachable (see /readyz on the admin port).',
+    host,
+    dashboard: dashboardUrl(base, domain),
+  };
+}
+
 export function notRoutedInfo(
   resolution: Exclude<Resolution, { kind: 'route' }>,
   host: string,

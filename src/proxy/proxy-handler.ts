@@ -8,7 +8,7 @@ import type { Registry } from '../registry/registry.ts';
 import type { HostMatch } from '../routing/host.ts';
 import { rawErrorResponse, sendError } from '../web/error-page.ts';
 import { linkBase } from '../web/links.ts';
-import { foreignHostInfo, notRoutedInfo, upstreamFailureInfo } from './error-info.ts';
+import { foreignHostInfo, notLoadedInfo, notRoutedInfo, upstreamFailureInfo } from './error-info.ts';
 import type { Forwarder } from './forwarder.ts';
 import { classifyUpstreamError } from './upstream-error.ts';
 import type { UpstreamErrorKind } from './upstream-error.ts';
@@ -43,6 +43,9 @@ export interface ProxyHandlerOptions {
  * The request path: Host -> route -> forwarder, or a helpful error page.
  * Everything that can be prepared is prepared here, once.
  */
+/** The first snapshot usually loads in well under a second. */
+const RETRY_SOON = { 'retry-after': '1' } as const;
+
 export function createProxyHandler(o: ProxyHandlerOptions) {
   const accessLogOn = o.log.isLevelEnabled('info');
   const gate = o.gate;
@@ -59,7 +62,8 @@ export function createProxyHandler(o: ProxyHandlerOptions) {
     }
     const resolution = o.registry.resolve(match.label, o.defaultService);
     if (resolution.kind !== 'route') {
-      sendError(req, res, notRoutedInfo(resolution, hostOf(match), match.domain, o.registry.table, linkBase(req), o.defaultService));
+      if (o.registry.ready) sendError(req, res, notRoutedInfo(resolution, hostOf(match), match.domain, o.registry.table, linkBase(req), o.defaultService));
+      else sendError(req, res, notLoadedInfo(hostOf(match), match.domain, linkBase(req)), RETRY_SOON);
       if (accessLogOn) accessLog(req, res, performance.now() - start, resolution.kind === 'unknown-service' ? resolution.deployment.name : undefined, resolution.kind === 'unknown-service' ? resolution.service : undefined);
       observer?.request(resolution.kind === 'unknown-service' ? resolution.deployment.name : undefined, undefined, res.statusCode, (performance.now() - start) / 1000);
       return;
