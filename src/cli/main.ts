@@ -32,13 +32,9 @@ try {
   await program.parseAsync(process.argv);
 } catch (err) {
   if (err instanceof CommanderError) process.exit(err.exitCode);
-  if (err instanceof ConfigError || err instanceof UsageError) {
-    process.stderr.write(`branch-proxy: ${err.message}\n`);
-    process.exit(2);
-  }
-  if (err instanceof StartupError) {
-    process.stderr.write(`branch-proxy: ${err.message}\n`);
-    process.exit(1);
-  }
-  throw err;
+  // Mistakes in what was asked exit 2; a start that failed for outside reasons exits 1.
+  const code = err instanceof ConfigError || err instanceof UsageError ? 2 : err instanceof StartupError ? 1 : undefined;
+  if (code === undefined) throw err;
+  process.stderr.write(`branch-proxy: ${(err as Error).message}\n`);
+  process.exit(code);
 }

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
+import cluster from 'node:cluster';
 import { loadServeConfig } from '../config/serve-config.ts';
 import { SERVE_SETTINGS } from '../config/settings.ts';
 import { createLogger } from '../logging/logger.ts';
-import cluster from 'node:cluster';
 import { addSettingOptions, settingValues } from './settings-options.ts';
 
 export function registerServe(program: Command): void {

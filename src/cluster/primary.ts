@@ -25,13 +25,21 @@ export async function startPrimary(config: ServeConfig, log: Logger): Promise<Ru
   const probeDone = probe.run(stopProbe.signal);
   const aggregator = new AggregatorRegistry();
   let publicPort = config.port;
-  let pool: WorkerPool | undefined;
+  const workers = new WorkerPool({
+    size: config.workers,
+    log,
+    onListening: (worker, port) => {
+      publicPort = port;
+      ownPorts.add(port);
+      send(reachabilityOf(true, []), [worker]);
+    },
+  });
   const admin = await startAdmin(config, {
     registry,
     sources: { defaultService: config.defaultService, reachability: probe },
     metrics: async () => ({ contentType: aggregator.contentType, body: await aggregator.clusterMetrics() }),
     publicLinks: () => publicLinks(config, publicPort),
-    workers: () => pool?.readiness() ?? { ready: 0, total: config.workers },
+    workers: () => workers.readiness(),
     log,
   });
   ownPorts.add(admin.port);
@@ -46,20 +54,9 @@ export async function startPrimary(config: ServeConfig, log: Logger): Promise<Ru
     }
     return { type: 'branch-proxy:reachability', full, entries, changed };
   };
-  const send = (m: ReachabilityMessage, workers: Worker[]): void => {
-    for (const w of workers) if (w.isConnected()) w.send(m);
+  const send = (m: ReachabilityMessage, to: Worker[]): void => {
+    for (const w of to) if (w.isConnected()) w.send(m);
   };
-  pool = new WorkerPool({
-    size: config.workers,
-    adminPort: admin.port,
-    log,
-    onListening: (worker, port) => {
-      publicPort = port;
-      ownPorts.add(port);
-      send(reachabilityOf(true, []), [worker]);
-    },
-  });
-  const workers = pool;
   // Flips at once; a full refresh each interval brings the probe times and forgets targets that left.
   const onProbeChange = (names: string[]): void => send(reachabilityOf(false, names), workers.workers());
   probe.on('change', onProbeChange);
@@ -75,7 +72,7 @@ export async function startPrimary(config: ServeConfig, log: Logger): Promise<Ru
     await stopRegistry();
   };
   try {
-    await workers.start();
+    await workers.start(admin.port);
   } catch (err) {
     await close();
     throw err;

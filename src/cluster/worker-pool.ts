@@ -10,7 +10,6 @@ const RESTART_DELAY_MS = 1000;
 
 export interface WorkerPoolOptions {
   readonly size: number;
-  readonly adminPort: number;
   readonly log: Logger;
   /** A worker (re)started and listens: send it what it needs from the primary. */
   readonly onListening: (worker: Worker, port: number) => void;
@@ -23,15 +22,18 @@ export interface WorkerPoolOptions {
 export class WorkerPool {
   readonly #ready = new Set<number>();
   readonly #o: WorkerPoolOptions;
+  readonly #restarts = new Set<NodeJS.Timeout>();
   #stopping = false;
-  #restarts = new Set<NodeJS.Timeout>();
+  /** Handed to every worker it forks, first ones and replacements. */
+  #adminPort = 0;
 
   constructor(o: WorkerPoolOptions) {
     this.#o = o;
   }
 
-  /** Resolves once every worker listens; rejects if one exits before it does (a bad port, say). */
-  start(): Promise<void> {
+  /** Forks the workers; resolves once every one listens, rejects if one exits before it does (a bad port, say). */
+  start(adminPort: number): Promise<void> {
+    this.#adminPort = adminPort;
     return new Promise((resolve, reject) => {
       let listening = 0;
       for (let i = 0; i < this.#o.size; i++) {
@@ -70,7 +72,7 @@ export class WorkerPool {
   }
 
   #fork(): Worker {
-    const worker = cluster.fork({ [ADMIN_PORT_ENV]: String(this.#o.adminPort) });
+    const worker = cluster.fork({ [ADMIN_PORT_ENV]: String(this.#adminPort) });
     const log = this.#o.log.child({ worker: worker.id });
     let listened = false;
     worker.on('listening', (address) => {

@@ -97,8 +97,7 @@ export function foreignHostInfo(host: string, domains: readonly string[]): Error
     : { status: 421, error: 'unknown-host', title: 'Misdirected Request', message: `This proxy serves ${served}, not "${host}".`, host };
 }
 
-/** Routable services, the one named by the `default` key first, each with its backend address. */
-/** The deployment's routable services, its default one first. */
+/** The deployment's routable services, its default one first, each with its backend address. */
 function serviceLinks(d: Deployment, base: LinkBase, domain: string, defaultService: string): Link[] {
   return [...d.services.values()]
     .filter((s) => s.target)

@@ -10,13 +10,7 @@ const IS_HOP_BY_HOP = new Set(HOP_BY_HOP);
  * For a WebSocket upgrade, `Connection: upgrade` and `Upgrade` are the request itself and stay.
  */
 export function stripHopByHop(headers: IncomingHttpHeaders, { upgrade = false } = {}): void {
-  const connection = headers.connection;
-  if (connection !== undefined) {
-    for (const token of connection.split(',')) {
-      const name = token.trim().toLowerCase();
-      if (name !== '' && !(upgrade && name === 'upgrade')) delete headers[name];
-    }
-  }
+  for (const name of connectionNamed(headers.connection) ?? []) delete headers[name];
   const upgradeTo = headers.upgrade;
   for (const name of HOP_BY_HOP) {
     if (headers[name] !== undefined) delete headers[name];

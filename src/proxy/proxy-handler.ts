@@ -39,13 +39,13 @@ export interface ProxyHandlerOptions {
   readonly gate?: AccessGate;
 }
 
+/** The first snapshot usually loads in well under a second. */
+const RETRY_SOON = { 'retry-after': '1' } as const;
+
 /**
  * The request path: Host -> route -> forwarder, or a helpful error page.
  * Everything that can be prepared is prepared here, once.
  */
-/** The first snapshot usually loads in well under a second. */
-const RETRY_SOON = { 'retry-after': '1' } as const;
-
 export function createProxyHandler(o: ProxyHandlerOptions) {
   const accessLogOn = o.log.isLevelEnabled('info');
   const gate = o.gate;
@@ -88,8 +88,8 @@ export function createProxyHandler(o: ProxyHandlerOptions) {
     o.forwarder.web(req, res, target, onError, onClose);
   }
 
+  /** The socket already has its error listener (onUpgrade here, or the access gate's). */
   function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, match: HostMatch): void {
-    socket.on('error', () => socket.destroy());
     const resolution = match.kind === 'label' ? o.registry.resolve(match.label, o.defaultService) : undefined;
     if (match.kind !== 'label' || resolution?.kind !== 'route') {
       const info =
@@ -126,7 +126,10 @@ export function createProxyHandler(o: ProxyHandlerOptions) {
   }
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => route(req, res, o.matchHost(req.headers.host));
-  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => upgrade(req, socket, head, o.matchHost(req.headers.host));
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    socket.on('error', () => socket.destroy());
+    upgrade(req, socket, head, o.matchHost(req.headers.host));
+  };
   return gate ? gated({ gate, matchHost: o.matchHost, registry: o.registry, defaultService: o.defaultService, log: o.log, route, upgrade }) : { onRequest, onUpgrade };
 }
 

@@ -5,10 +5,10 @@ import type { BackendPolicy } from '../routing/backend-policy.ts';
 import { RouteTable, changedDeployments, diffRoutes } from '../routing/route-table.ts';
 import { decodeEntry, decodeKey } from './codec.ts';
 
-/** One key/value as etcd hands it over, in a snapshot or a watch event. */
 /** Per-route lines a resync logs before it only counts. */
 const MAX_LOGGED_CHANGES = 100;
 
+/** One key/value as etcd hands it over, in a snapshot or a watch event. */
 export interface RegistryKv {
   readonly key: Buffer;
   readonly value: Buffer;
