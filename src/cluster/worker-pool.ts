@@ -90,6 +90,9 @@ export class WorkerPool {
       log.info({ workerPid: worker.process.pid, port: address.port }, 'worker listening');
       this.#o.onListening(worker, address.port);
     });
+    // A message to a worker that has just died (the probe refresh, /metrics) fails with EPIPE,
+    // emitted as 'error': unhandled, it would crash the primary. Its exit is handled below.
+    worker.on('error', (err) => log.debug({ err, workerPid: worker.process.pid }, 'cannot message worker; it is exiting'));
     worker.on('message', (m: unknown) => {
       if (isMessage<ReadyMessage>(m, 'branch-proxy:ready')) this.#ready.add(worker.id);
     });
