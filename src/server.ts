@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import type { EventEmitter } from 'node:events';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
@@ -51,6 +52,13 @@ export interface WorkerRole {
   readonly reachability: ReachabilitySource;
   /** Hands this process's metrics to the primary, which sums them over the workers. */
   readonly shareMetrics: (register: ProxyMetrics['register']) => void;
+  /**
+   * Set for a worker that replaces one that died while others still listen: it
+   * listens only once its table has loaded, so that meanwhile the others take every
+   * connection instead of it answering 503. Aborting it while it waits gives up
+   * starting: everything is closed and startServer rejects with an AbortError.
+   */
+  readonly listenAfterLoad?: AbortSignal;
 }
 
 /**
@@ -105,11 +113,41 @@ export async function startServer(config: ServeConfig, log: Logger, worker?: Wor
   });
   await publicApp.ready();
   const publicServer = server!;
+  let stopCertificateWatch: (() => void) | undefined;
+  let redirectServer: Server | undefined;
+  let adminApp: Awaited<ReturnType<typeof startAdmin>> | undefined;
+  // Also undoes a start given up before listening (close() on a server that never listened just calls back with an error).
+  const close = async (): Promise<void> => {
+    stopCertificateWatch?.();
+    redirectServer?.close();
+    redirectServer?.closeAllConnections();
+    // Ends the dashboards' event streams (which never finish by themselves) and writes the last activity.
+    stopWeb.abort();
+    const closed = new Promise<void>((resolve) => publicServer.close(() => resolve()));
+    publicServer.closeIdleConnections();
+    const grace = setTimeout(() => publicServer.closeAllConnections(), config.shutdownGraceMs);
+    await closed;
+    clearTimeout(grace);
+    await forwarder.close();
+    await publicApp.close();
+    await adminApp?.close();
+    await Promise.all([activityDone, probeDone]);
+    metrics.close();
+    await stopRegistry();
+  };
+  const stopStarting = worker?.listenAfterLoad;
+  if (stopStarting && !registry.ready) {
+    log.info('worker waiting for its route table before taking connections');
+    try {
+      await once(registry, 'resync', { signal: stopStarting });
+    } catch (err) {
+      await close();
+      throw err;
+    }
+  }
   await listen(publicServer, config.port, config.host);
 
   const publicPort = (publicServer.address() as AddressInfo).port;
-  let stopCertificateWatch: (() => void) | undefined;
-  let redirectServer: Server | undefined;
   if (config.tls) {
     stopCertificateWatch = reloadCertificateOnChange(publicServer as HttpsServer, config.tls, log);
     if (config.tls.redirectPort !== undefined) {
@@ -117,7 +155,7 @@ export async function startServer(config: ServeConfig, log: Logger, worker?: Wor
       await listen(redirectServer, config.tls.redirectPort, config.host);
     }
   }
-  const adminApp = worker
+  adminApp = worker
     ? undefined
     : await startAdmin(config, { registry, sources, metrics: () => metrics.text(), publicLinks: () => publicLinks(config, publicPort), log });
   const adminPort = worker?.adminPort ?? adminApp!.port;
@@ -130,23 +168,6 @@ export async function startServer(config: ServeConfig, log: Logger, worker?: Wor
     port: publicPort,
     adminPort,
     redirectPort: redirectServer ? (redirectServer.address() as AddressInfo).port : undefined,
-    async close() {
-      stopCertificateWatch?.();
-      redirectServer?.close();
-      redirectServer?.closeAllConnections();
-      // Ends the dashboards' event streams (which never finish by themselves) and writes the last activity.
-      stopWeb.abort();
-      const closed = new Promise<void>((resolve) => publicServer.close(() => resolve()));
-      publicServer.closeIdleConnections();
-      const grace = setTimeout(() => publicServer.closeAllConnections(), config.shutdownGraceMs);
-      await closed;
-      clearTimeout(grace);
-      await forwarder.close();
-      await publicApp.close();
-      await adminApp?.close();
-      await Promise.all([activityDone, probeDone]);
-      metrics.close();
-      await stopRegistry();
-    },
+    close,
   };
 }

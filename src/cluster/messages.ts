@@ -18,6 +18,12 @@ export interface ReachabilityMessage {
 /** The primary's admin port, handed to each worker in its environment at fork. */
 export const ADMIN_PORT_ENV = 'BRANCH_PROXY_CLUSTER_ADMIN_PORT';
 
+/**
+ * `1` for a replacement forked while other workers listen: it listens only once its
+ * route table has loaded (see WorkerRole.listenAfterLoad).
+ */
+export const LISTEN_AFTER_LOAD_ENV = 'BRANCH_PROXY_CLUSTER_LISTEN_AFTER_LOAD';
+
 export function isMessage<T extends { type: string }>(m: unknown, type: T['type']): m is T {
   return typeof m === 'object' && m !== null && (m as { type?: unknown }).type === type;
 }

@@ -3,9 +3,9 @@ import type { Worker } from 'node:cluster';
 import type { Logger } from 'pino';
 import { StartupError } from '../startup-error.ts';
 import type { ReadyMessage } from './messages.ts';
-import { ADMIN_PORT_ENV, isMessage } from './messages.ts';
+import { ADMIN_PORT_ENV, LISTEN_AFTER_LOAD_ENV, isMessage } from './messages.ts';
 
-/** A worker that dies after it served is replaced after this pause (so a crash loop logs once a second, not flat out). */
+/** A worker that dies is replaced after this pause (so a crash loop logs once a second, not flat out). */
 const RESTART_DELAY_MS = 1000;
 
 export interface WorkerPoolOptions {
@@ -21,6 +21,8 @@ export interface WorkerPoolOptions {
  */
 export class WorkerPool {
   readonly #ready = new Set<number>();
+  /** Workers that listen on the public port now: a replacement waits for its table only while some do. */
+  readonly #listening = new Set<number>();
   readonly #o: WorkerPoolOptions;
   readonly #restarts = new Set<NodeJS.Timeout>();
   #stopping = false;
@@ -37,7 +39,7 @@ export class WorkerPool {
     return new Promise((resolve, reject) => {
       let listening = 0;
       for (let i = 0; i < this.#o.size; i++) {
-        const worker = this.#fork();
+        const worker = this.#fork(false);
         const onExit = (code: number | null, signal: string | null): void =>
           reject(new StartupError(`worker ${worker.id} exited (${signal ?? `code ${code}`}) before it listened; its reason is printed above`));
         worker.once('exit', onExit);
@@ -71,26 +73,38 @@ export class WorkerPool {
     );
   }
 
-  #fork(): Worker {
-    const worker = cluster.fork({ [ADMIN_PORT_ENV]: String(this.#adminPort) });
+  /**
+   * A replacement forked while other workers listen joins the port only once its table
+   * has loaded (until then they take every connection); the first workers, and a
+   * replacement with none left to cover for it, listen at once and answer 503 until loaded.
+   */
+  #fork(replacement: boolean): Worker {
+    const listenAfterLoad = replacement && this.#listening.size > 0;
+    const worker = cluster.fork({ [ADMIN_PORT_ENV]: String(this.#adminPort), [LISTEN_AFTER_LOAD_ENV]: listenAfterLoad ? '1' : '0' });
     const log = this.#o.log.child({ worker: worker.id });
     let listened = false;
     worker.on('listening', (address) => {
       if (listened) return; // the TLS redirect port listens too
       listened = true;
+      this.#listening.add(worker.id);
       log.info({ workerPid: worker.process.pid, port: address.port }, 'worker listening');
       this.#o.onListening(worker, address.port);
     });
+    // A message to a worker that has just died (the probe refresh, /metrics) fails with EPIPE,
+    // emitted as 'error': unhandled, it would crash the primary. Its exit is handled below.
+    worker.on('error', (err) => log.debug({ err, workerPid: worker.process.pid }, 'cannot message worker; it is exiting'));
     worker.on('message', (m: unknown) => {
       if (isMessage<ReadyMessage>(m, 'branch-proxy:ready')) this.#ready.add(worker.id);
     });
     worker.on('exit', (code, signal) => {
       this.#ready.delete(worker.id);
-      if (this.#stopping || !listened) return;
+      this.#listening.delete(worker.id);
+      // A first worker that never listened fails start(); a replacement is replaced whenever it dies.
+      if (this.#stopping || (!listened && !replacement)) return;
       log.error({ workerPid: worker.process.pid, code, signal, restartInMs: RESTART_DELAY_MS }, 'worker died; starting a replacement');
       const t = setTimeout(() => {
         this.#restarts.delete(t);
-        if (!this.#stopping) this.#fork();
+        if (!this.#stopping) this.#fork(true);
       }, RESTART_DELAY_MS);
       this.#restarts.add(t);
     });

@@ -6,14 +6,15 @@ import type { ServeConfig } from '../config/serve-config.ts';
 import type { RunningServer } from '../server.ts';
 import { startServer } from '../server.ts';
 import type { ReachabilityMessage, ReadyMessage } from './messages.ts';
-import { ADMIN_PORT_ENV, isMessage } from './messages.ts';
+import { ADMIN_PORT_ENV, LISTEN_AFTER_LOAD_ENV, isMessage } from './messages.ts';
 import { RelayedReachability } from './relayed-reachability.ts';
 
 /**
  * One of WORKERS processes: its own etcd watch and route table, the shared public
  * port; the primary serves the admin port, aggregates metrics and probes backends.
+ * `stopStarting` gives up a start still waiting for the route table (rejects with an AbortError).
  */
-export async function startWorker(config: ServeConfig, log: Logger): Promise<RunningServer> {
+export async function startWorker(config: ServeConfig, log: Logger, stopStarting: AbortSignal): Promise<RunningServer> {
   const adminPort = Number(process.env[ADMIN_PORT_ENV]);
   if (!Number.isInteger(adminPort) || !cluster.isWorker) throw new Error(`startWorker runs in a cluster worker forked with ${ADMIN_PORT_ENV}`);
   const reachability = new RelayedReachability();
@@ -26,7 +27,8 @@ export async function startWorker(config: ServeConfig, log: Logger): Promise<Run
     AggregatorRegistry.setRegistries([register]);
     new AggregatorRegistry();
   };
-  const server = await startServer(config, log, { adminPort, reachability, shareMetrics });
+  const listenAfterLoad = process.env[LISTEN_AFTER_LOAD_ENV] === '1' ? stopStarting : undefined;
+  const server = await startServer(config, log, { adminPort, reachability, shareMetrics, listenAfterLoad });
   const ready = (): void => void process.send?.({ type: 'branch-proxy:ready' } satisfies ReadyMessage);
   if (server.registry.ready) ready();
   else server.registry.once('resync', ready);

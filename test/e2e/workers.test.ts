@@ -14,6 +14,22 @@ import { register } from '../helpers/registry.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const HOST = 'main.dev.localhost';
+const WAITING = 'worker waiting for its route table before taking connections';
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Waits for a log line with this `msg` and fields among those logged since `mark` (an index into `logs`). */
+function logSince(proxy: CliProcess, mark: number, msg: string, fields: Record<string, unknown> = {}, timeoutMs = 20_000): Promise<Record<string, unknown>> {
+  const match = (l: Record<string, unknown>) => l.msg === msg && Object.entries(fields).every(([k, v]) => l[k] === v);
+  return waitFor(`log "${msg}" ${JSON.stringify(fields)} (output so far: ${proxy.output().slice(-800)})`, () => proxy.logs.slice(mark).find(match), timeoutMs).then((r) => r.value);
+}
 
 /** `serve` with WORKERS=2: a primary on the admin port, two workers sharing the proxy port. */
 describe('serve --workers 2', () => {
@@ -85,6 +101,38 @@ describe('serve --workers 2', () => {
     await waitFor('ready again', async () => ((await admin('/readyz')).status === 200 ? true : undefined), 20_000);
   });
 
+  test('a replacement joins the port only once its table has loaded: meanwhile the other worker takes every connection', async () => {
+    const mark = proxy.logs.length;
+    // etcd away: the survivor keeps serving its table, a replacement cannot load one.
+    await etcd.stop();
+    const [victim, survivorPid] = workerPids().filter(isAlive);
+    const survivor = proxy.logs.find((l) => l.msg === 'worker listening' && l.workerPid === survivorPid)!.worker;
+    process.kill(victim!, 'SIGKILL');
+    await logSince(proxy, mark, 'worker died; starting a replacement', { workerPid: victim });
+    const first = await logSince(proxy, mark, WAITING);
+    // One that dies while it waits is replaced too, and the next one waits as well.
+    process.kill(first.pid as number, 'SIGKILL');
+    await logSince(proxy, mark, 'worker died; starting a replacement', { workerPid: first.pid });
+    const waiting = await logSince(proxy, mark, WAITING, { worker: (first.worker as number) + 1 });
+    assert.deepEqual(JSON.parse((await admin('/readyz')).body).workers, { ready: 1, total: 2 });
+
+    const replies = await Promise.all(Array.from({ length: 40 }, () => request(port, HOST, '/echo')));
+    assert.deepEqual(replies.map((r) => r.status), replies.map(() => 200), 'no 503 registry-not-loaded from the waiting replacement');
+    await waitFor('access log lines', () => (proxy.logs.slice(mark).filter((l) => l.msg === 'request').length >= 40 ? true : undefined));
+    const servedBy = new Set(proxy.logs.slice(mark).filter((l) => l.msg === 'request').map((l) => l.worker));
+    assert.deepEqual([...servedBy], [survivor]);
+
+    await etcd.start();
+    await logSince(proxy, mark, 'worker listening', { worker: waiting.worker });
+    await waitFor('ready with both workers again', async () => ((await admin('/readyz')).status === 200 ? true : undefined), 20_000);
+    assert.deepEqual(JSON.parse((await admin('/readyz')).body).workers, { ready: 2, total: 2 });
+    const joined = proxy.logs.length;
+    await Promise.all(Array.from({ length: 20 }, () => request(port, HOST, '/echo')));
+    await waitFor('access log lines', () => (proxy.logs.slice(joined).filter((l) => l.msg === 'request').length >= 20 ? true : undefined));
+    const servedAfter = new Set(proxy.logs.slice(joined).filter((l) => l.msg === 'request').map((l) => l.worker));
+    assert.deepEqual(servedAfter, new Set([survivor, waiting.worker]), 'both workers serve once the replacement joined');
+  });
+
   test('SIGTERM drains every worker, then the primary exits 0', async () => {
     const inFlight = request(port, HOST, '/slow?ms=800');
     await new Promise((r) => setTimeout(r, 200));
@@ -92,15 +140,37 @@ describe('serve --workers 2', () => {
     const reply = await inFlight;
     assert.equal(reply.status, 200);
     assert.equal(await proxy.waitExit(15_000), 0, proxy.output());
-    const alive = workerPids().filter((pid) => {
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    });
-    assert.deepEqual(alive, [], 'no worker outlives the primary');
+    assert.deepEqual(workerPids().filter(isAlive), [], 'no worker outlives the primary');
+  });
+});
+
+describe('serve --workers 2 while etcd is unreachable', () => {
+  test('a replacement waits while another worker listens, one with none left listens at once; SIGTERM still stops them all', async () => {
+    const [port, adminPort] = [await freePort(), await freePort()];
+    const proxy = spawnCli(['serve', '--workers', '2'], { ETCD_ENDPOINTS: 'http://127.0.0.1:9', PORT: String(port), ADMIN_PORT: String(adminPort), HOST: '127.0.0.1' });
+    try {
+      await proxy.waitForLog('branch-proxy started', 30_000);
+      // The first workers listen at once and answer 503 until they have a table, as one process does.
+      assert.equal((await request(port, HOST)).status, 503);
+      const [first, second] = proxy.logs.filter((l) => l.msg === 'worker listening').map((l) => l.workerPid as number);
+      process.kill(first!, 'SIGKILL');
+      const waiting = await proxy.waitForLog(WAITING, 20_000).then((r) => r.value);
+      process.kill(second!, 'SIGKILL');
+      await proxy.waitForLog('worker died; starting a replacement', 5000, { workerPid: second });
+      // No worker listens now: the next replacement listens without waiting, so PORT answers 503, not "refused".
+      const listening = await logSince(proxy, 0, 'worker listening', { worker: (waiting.worker as number) + 1 });
+      const reply = await request(port, HOST);
+      assert.equal(reply.status, 503);
+      assert.equal(reply.headers['retry-after'], '1');
+      assert.equal(proxy.logs.filter((l) => l.msg === WAITING).length, 1);
+
+      proxy.kill('SIGTERM');
+      assert.equal(await proxy.waitExit(15_000), 0, proxy.output());
+      assert.deepEqual([waiting.pid, listening.workerPid].filter((pid) => isAlive(pid as number)), [], 'no worker outlives the primary');
+      assert.equal(proxy.logs.find((l) => l.msg === 'worker listening' && l.worker === waiting.worker), undefined, 'the waiting worker never listened');
+    } finally {
+      proxy.kill('SIGKILL');
+    }
   });
 });
 
