@@ -11,11 +11,12 @@ import { waitFor } from '../test/helpers/wait.ts';
 import { summarize } from './lib/stats.ts';
 import type { Summary } from './lib/stats.ts';
 import { logPath, startBranchProxy, startNodeBackend } from './lib/targets.ts';
+import type { CompareBuild } from './lib/targets.ts';
 
 export interface PropagationOptions {
   readonly samples: number;
   /** Other branch-proxy builds, polled in turn with this one (sample i goes to build i mod n). */
-  readonly compare?: readonly { name: string; checkout: string }[];
+  readonly compare?: readonly CompareBuild[];
 }
 
 /** Where the time of one "put acked -> first 200" goes; stages the build does not log are missing. */
@@ -117,7 +118,7 @@ function readJsonLines<T>(file: string): T[] {
 export async function propagation(etcd: EtcdServer, o: PropagationOptions, log: (line: string) => void): Promise<PropagationResult> {
   const loadBefore = loadavg()[0]!;
   const backend = await startNodeBackend();
-  const builds = [{ name: 'branch-proxy', checkout: undefined as string | undefined }, ...(o.compare ?? [])];
+  const builds: CompareBuild[] = [{ name: 'branch-proxy' }, ...(o.compare ?? [])];
   const gcFiles = builds.map((b) => logPath(`${b.name} propagation gc`));
   const proxies = [];
   const referenceWatch = new Map<number, number>();
@@ -137,6 +138,7 @@ export async function propagation(etcd: EtcdServer, o: PropagationOptions, log: 
       proxies.push(
         await startBranchProxy(etcd.endpoint, {
           checkout: b.checkout,
+          node: b.node,
           name: `${b.name} propagation`,
           // BENCH_PROXY_NODE_OPTIONS adds preloads to the proxies, e.g. a CPU profiler (--cpu-prof is not allowed in NODE_OPTIONS).
           env: {

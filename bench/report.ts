@@ -17,23 +17,34 @@ export interface Results {
 const DOCS = new URL('../docs/', import.meta.url);
 const n = (v: number | null | undefined, digits = 0): string => (v === null || v === undefined ? '–' : v.toFixed(digits));
 
+type Machine = Record<string, string | number>;
+
 /** docs/benchmarks.json (raw), docs/benchmarks.svg (chart) and docs/benchmarks.md (tables and how to rerun). */
-export function writeReport(fresh: Results, machine: Record<string, string | number>): void {
-  // A run of some scenarios replaces those and keeps the others' last results.
+export function writeReport(fresh: Results, machine: Machine): void {
+  // A run of some scenarios replaces those and keeps the others' last results, each with the run it came from.
   const file = new URL('benchmarks.json', DOCS);
-  const previous = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Results & { machine?: unknown }) : {};
-  const { machine: _old, ...kept } = previous;
+  const previous = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Results & { machine?: Machine; runs?: Record<string, Machine> }) : {};
+  const { machine: older, runs: previousRuns, ...kept } = previous;
+  const runs: Record<string, Machine> = {};
+  for (const scenario of Object.keys(kept)) runs[scenario] = previousRuns?.[scenario] ?? older ?? {};
+  for (const scenario of Object.keys(fresh)) runs[scenario] = machine;
   const results: Results = { ...kept, ...fresh };
-  writeFileSync(file, `${JSON.stringify({ machine, ...results }, null, 2)}\n`);
+  writeFileSync(file, `${JSON.stringify({ runs, ...results }, null, 2)}\n`);
   const md: string[] = [
     '# Benchmarks',
     '',
-    'Written by `npm run bench -- --write`; numbers are from the run described below, on one machine, with',
+    'Written by `npm run bench -- --write`; numbers are from the runs listed below, on one machine, with',
     'the load generator (wrk, one thread), the backends and the proxies sharing its cores. Compare ratios',
     'measured in the same run, not absolute numbers across machines. A run of some scenarios (`--only`)',
     'rewrites those sections and keeps the others from their last run.',
     '',
-    ...Object.entries(machine).map(([k, v]) => `- ${k}: \`${v}\``),
+    ...Object.entries(machine)
+      .filter(([k]) => k !== 'date' && k !== 'command' && k !== 'node')
+      .map(([k, v]) => `- ${k}: \`${v}\``),
+    '',
+    '| scenario | run at | node | command |',
+    '|---|---|---|---|',
+    ...Object.entries(runs).map(([scenario, m]) => `| ${scenario} | ${m.date ?? '?'} | ${m.node ?? '?'} | \`${m.command ?? '?'}\` |`),
     '',
   ];
   if (results.throughput) {
@@ -41,7 +52,7 @@ export function writeReport(fresh: Results, machine: Record<string, string | num
     md.push(
       '## Throughput',
       '',
-      'Median of the rounds; each round runs every path in turn (interleaved). Access logging is on for',
+      'Median of the rounds; each round runs every path in turn (interleaved, the proxies in a rotated order). Access logging is on for',
       'nginx and branch-proxy. CPU is the proxy process tree\'s user+system time per request.',
       '',
       '![requests per second by path](benchmarks.svg)',
@@ -96,16 +107,17 @@ export function writeReport(fresh: Results, machine: Record<string, string | num
       '',
       `A proxy with ${s.rows[0]?.routes} routes and one with ${s.rows[1]?.routes} run side by side (two registry prefixes in one etcd). Start-up and idle`,
       `memory are medians of ${s.starts} starts, idle memory read ${n(s.settleMs / 1000)} s after both were ready; load alternates between the two for`,
-      `${s.rounds} wrk rounds (32 connections), then RSS is read right after the load and after ${n(s.idleAfterMs / 1000)} s of idling.`,
+      `${s.rounds} wrk rounds (32 connections), then RSS is read right after the load and followed while both idle, until it is back within 10% of`,
+      `its pre-load value or ${n(s.idleAfterMs / 1000)} s have passed (V8 returns the young generation it grew under load only when its memory reducer runs).`,
       '',
-      '| routes | snapshot load ms | ready after spawn ms | idle RSS MiB | heap MiB | req/s | p50 ms | p99 ms | RSS before → after load → after idle MiB |',
-      '|---|---|---|---|---|---|---|---|---|',
+      '| routes | snapshot load ms | ready after spawn ms | idle RSS MiB | heap MiB | req/s | p50 ms | p99 ms | RSS before → after load → after idle MiB | back within 10% after |',
+      '|---|---|---|---|---|---|---|---|---|---|',
       ...s.rows.map(
         (r) =>
-          `| ${r.routes} | ${n(r.snapshotMs)} | ${n(r.readyMs)} | ${n(r.idleRssMiB, 1)} | ${n(r.heapUsedMiB, 1)} | ${n(r.rps)} | ${n(r.p50Ms, 2)} | ${n(r.p99Ms, 2)} | ${n(r.rssBeforeLoadMiB, 1)} → ${n(r.rssAfterLoadMiB, 1)} → ${n(r.rssAfterIdleMiB, 1)} |`,
+          `| ${r.routes} | ${n(r.snapshotMs)} | ${n(r.readyMs)} | ${n(r.idleRssMiB, 1)} | ${n(r.heapUsedMiB, 1)} | ${n(r.rps)} | ${n(r.p50Ms, 2)} | ${n(r.p99Ms, 2)} | ${n(r.rssBeforeLoadMiB, 1)} → ${n(r.rssAfterLoadMiB, 1)} → ${n(r.rssAfterIdleMiB, 1)} | ${r.rssBackAfterS === null ? `not in ${n(s.idleAfterMs / 1000)} s` : `${r.rssBackAfterS} s`} |`,
       ),
       '',
-      `Memory per route: ${n(s.bytesPerRoute)} bytes RSS, ${n(s.heapBytesPerRoute)} bytes V8 heap; many/few: req/s ${n(s.rpsRatio, 3)}, p50 ${n(s.p50Ratio, 3)}, p99 ${n(s.p99Ratio, 3)}.`,
+      `Memory per route: ${n(s.bytesPerRoute)} bytes RSS, ${n(s.heapBytesPerRoute)} bytes V8 heap at idle after start; ${n(s.settledBytesPerRoute)} bytes RSS at the end of the idle after the load; many/few: req/s ${n(s.rpsRatio, 3)}, p50 ${n(s.p50Ratio, 3)}, p99 ${n(s.p99Ratio, 3)}.`,
       '',
     );
   }
@@ -122,7 +134,8 @@ export function writeReport(fresh: Results, machine: Record<string, string | num
     );
   }
   md.push('## Rerun', '', '```sh', 'apt-get install -y wrk nginx-light etcd-server   # once', 'npm run bench                # prints the tables', 'npm run bench -- --write     # also rewrites this page', 'npm run bench -- --only throughput --compare before=/path/to/other/checkout   # A/B against another build',
-    'npm run bench -- --only throughput --workers 1,2   # one process against a primary with 2 workers', '```', '');
+    'npm run bench -- --only throughput --workers 1,2   # one process against a primary with 2 workers',
+    'npm run bench -- --only throughput --node "Node 24=/path/to/node24/bin/node"   # this build on another Node.js too', '```', '');
   writeFileSync(new URL('benchmarks.md', DOCS), md.join('\n'));
 }
 

@@ -12,6 +12,7 @@ import type { ThroughputRow } from './throughput.ts';
 import { writeReport } from './report.ts';
 import { propagation } from './propagation.ts';
 import { scale } from './scale.ts';
+import type { CompareBuild } from './lib/targets.ts';
 import { churn } from './churn.ts';
 import { streams } from './streams.ts';
 
@@ -25,6 +26,7 @@ const { values } = parseArgs({
     only: { type: 'string' },
     workers: { type: 'string' },
     compare: { type: 'string', multiple: true, default: [] },
+    node: { type: 'string', multiple: true, default: [] },
     routes: { type: 'string' },
     samples: { type: 'string' },
   },
@@ -95,11 +97,15 @@ if (values.write) {
   console.error('wrote docs/benchmarks.md, docs/benchmarks.json and docs/benchmarks.svg');
 }
 
-function parseCompare(): { name: string; checkout: string }[] {
-  return values.compare.map((c) => {
-    const [name, checkout] = c.split('=');
-    return { name: name!, checkout: checkout! };
-  });
+/** `--compare name=checkout` and `--node name=/path/to/node`, each repeatable. */
+function parseCompare(): CompareBuild[] {
+  const pairs = (option: string, values: string[]): [string, string][] =>
+    values.map((v) => {
+      const at = v.indexOf('=');
+      if (at < 1) throw new Error(`--${option} ${v}: expected name=${option === 'node' ? '/path/to/node' : '/path/to/checkout'}`);
+      return [v.slice(0, at), v.slice(at + 1)];
+    });
+  return [...pairs('compare', values.compare).map(([name, checkout]) => ({ name, checkout })), ...pairs('node', values.node).map(([name, node]) => ({ name, node }))];
 }
 
 function printThroughput(rows: ThroughputRow[]): void {

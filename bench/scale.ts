@@ -26,12 +26,16 @@ export interface ScaleRow {
   rssBeforeLoadMiB: number;
   rssAfterLoadMiB: number;
   rssAfterIdleMiB: number;
+  /** Idle seconds after the load until RSS was back within 10% of rssBeforeLoadMiB; null if not within idleAfterMs. */
+  rssBackAfterS: number | null;
 }
 
 export interface ScaleResult {
   rows: ScaleRow[];
   bytesPerRoute: number;
   heapBytesPerRoute: number | null;
+  /** From the RSS of both proxies at the end of the idle after the load, when V8 has collected the snapshot's garbage. */
+  settledBytesPerRoute: number;
   rpsRatio: number;
   p50Ratio: number;
   p99Ratio: number;
@@ -50,7 +54,11 @@ export interface ScaleOptions {
   rounds?: number;
   /** Idle time after both proxies are ready before memory is read. */
   settleMs?: number;
-  /** Idle time after the load before RSS is read again. */
+  /**
+   * How long RSS is followed after the load, waiting for it to come back within 10%
+   * of its pre-load value. V8 returns the young generation it grew only when its
+   * memory reducer runs, which takes 30–120 s of idling.
+   */
   idleAfterMs?: number;
   /** A built checkout to measure instead of this one (for before/after comparisons). */
   checkout?: string;
@@ -71,7 +79,7 @@ export async function scale(etcd: EtcdServer, o: ScaleOptions, log: (line: strin
   const starts = o.starts ?? (quick ? 1 : 3);
   const rounds = o.rounds ?? (quick ? 1 : 5);
   const settleMs = o.settleMs ?? (quick ? 1000 : 3000);
-  const idleAfterMs = o.idleAfterMs ?? (quick ? 2000 : 10_000);
+  const idleAfterMs = o.idleAfterMs ?? (quick ? 2000 : 180_000);
   const sizes = [FEW, o.routes] as const;
   const prefix = (routes: number): string => `/scale-${routes}/`;
   const backend = await startNodeBackend();
@@ -117,8 +125,7 @@ export async function scale(etcd: EtcdServer, o: ScaleOptions, log: (line: strin
         log(`round ${round + 1}: ${sizes.map((routes, i) => `${routes} routes ${Math.round(loads[i]!.at(-1)!.rps)} req/s${loads[i]!.at(-1)!.errors ? ` (${loads[i]!.at(-1)!.errors} errors)` : ''}`).join(', ')}`);
       }
       const afterLoad = running.map((p) => rssMiB(p.pid));
-      await sleep(idleAfterMs);
-      const afterIdle = running.map((p) => rssMiB(p.pid));
+      const { afterIdle, backAfterS } = await followRssBack(running, before, idleAfterMs, log);
 
       const rows = sizes.map((routes, i): ScaleRow => {
         const s = samples[i]!;
@@ -135,13 +142,15 @@ export async function scale(etcd: EtcdServer, o: ScaleOptions, log: (line: strin
           rssBeforeLoadMiB: before[i]!,
           rssAfterLoadMiB: afterLoad[i]!,
           rssAfterIdleMiB: afterIdle[i]!,
+          rssBackAfterS: backAfterS[i]!,
         };
       });
       for (const r of rows) {
         log(
           `${r.routes} routes: snapshot ${r.snapshotMs?.toFixed(0) ?? '?'} ms, ready ${r.readyMs.toFixed(0)} ms, idle RSS ${r.idleRssMiB.toFixed(1)} MiB, ` +
             `heap ${r.heapUsedMiB?.toFixed(1) ?? '?'} MiB, ${Math.round(r.rps)} req/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms, ${r.errors} errors, ` +
-            `RSS ${r.rssBeforeLoadMiB.toFixed(1)} -> ${r.rssAfterLoadMiB.toFixed(1)} after load -> ${r.rssAfterIdleMiB.toFixed(1)} MiB after ${idleAfterMs / 1000} s idle`,
+            `RSS ${r.rssBeforeLoadMiB.toFixed(1)} -> ${r.rssAfterLoadMiB.toFixed(1)} after load -> ${r.rssAfterIdleMiB.toFixed(1)} MiB idle ` +
+            (r.rssBackAfterS === null ? `(not back within 10% in ${idleAfterMs / 1000} s)` : `(back within 10% after ${r.rssBackAfterS} s)`),
         );
       }
       const [few, many] = [rows[0]!, rows[1]!];
@@ -149,6 +158,7 @@ export async function scale(etcd: EtcdServer, o: ScaleOptions, log: (line: strin
       return {
         rows,
         bytesPerRoute: perRoute(many.idleRssMiB - few.idleRssMiB),
+        settledBytesPerRoute: perRoute(many.rssAfterIdleMiB - few.rssAfterIdleMiB),
         heapBytesPerRoute: few.heapUsedMiB !== null && many.heapUsedMiB !== null ? perRoute(many.heapUsedMiB - few.heapUsedMiB) : null,
         rpsRatio: many.rps / few.rps,
         p50Ratio: many.p50Ms / few.p50Ms,
@@ -164,6 +174,20 @@ export async function scale(etcd: EtcdServer, o: ScaleOptions, log: (line: strin
   } finally {
     await backend.stop();
   }
+}
+
+/** Polls RSS while the proxies idle, until each is back within 10% of its pre-load value or `maxMs` has passed. */
+async function followRssBack(running: readonly Running[], before: readonly number[], maxMs: number, log: (line: string) => void): Promise<{ afterIdle: number[]; backAfterS: (number | null)[] }> {
+  const stepMs = Math.min(5000, maxMs);
+  const backAfterS: (number | null)[] = running.map(() => null);
+  let afterIdle = running.map((p) => rssMiB(p.pid));
+  for (let idleMs = stepMs; idleMs <= maxMs && backAfterS.includes(null); idleMs += stepMs) {
+    await sleep(stepMs);
+    afterIdle = running.map((p) => rssMiB(p.pid));
+    for (const [i, rss] of afterIdle.entries()) if (backAfterS[i] === null && rss <= before[i]! * 1.1) backAfterS[i] = idleMs / 1000;
+    if (idleMs % 30_000 === 0) log(`idle ${idleMs / 1000} s: RSS ${afterIdle.map((r) => r.toFixed(1)).join(' / ')} MiB`);
+  }
+  return { afterIdle, backAfterS };
 }
 
 /** `routes` deployments with one service each, all on the one backend. */

@@ -2,7 +2,7 @@ import { serviceKey } from '../src/registry/keys.ts';
 import type { EtcdServer } from '../test/helpers/etcd.ts';
 import { cpuSeconds, rssMiB } from './lib/proc.ts';
 import { median } from './lib/stats.ts';
-import type { Running } from './lib/targets.ts';
+import type { CompareBuild, Running } from './lib/targets.ts';
 import { startBranchProxy, startChp, startNginxProxy, startNodeBackend, startStaticBackend } from './lib/targets.ts';
 import { wrk } from './lib/wrk.ts';
 
@@ -11,7 +11,7 @@ export interface ThroughputOptions {
   readonly seconds: number;
   readonly connections: readonly number[];
   /** Extra branch-proxy builds to compare, e.g. the commit before an optimisation. */
-  readonly compare?: readonly { name: string; checkout: string }[];
+  readonly compare?: readonly CompareBuild[];
   readonly workers?: readonly number[];
 }
 
@@ -46,7 +46,7 @@ export async function throughput(etcd: EtcdServer, o: ThroughputOptions, log: (l
     for (const workers of o.workers ?? [1]) {
       proxies.push(await startBranchProxy(etcd.endpoint, { workers, name: workers === 1 ? 'branch-proxy' : `branch-proxy --workers ${workers}` }));
     }
-    for (const c of o.compare ?? []) proxies.push(await startBranchProxy(etcd.endpoint, { checkout: c.checkout, name: c.name }));
+    for (const c of o.compare ?? []) proxies.push(await startBranchProxy(etcd.endpoint, c));
     started.push(...proxies);
 
     type Sample = { rps: number; p50Ms: number; p99Ms: number; cpu: number | null; rss: number | null; errors: number };
@@ -54,7 +54,9 @@ export async function throughput(etcd: EtcdServer, o: ThroughputOptions, log: (l
     for (let round = 1; round <= o.rounds; round++) {
       for (const kind of ['node', 'static'] as const) {
         for (const connections of o.connections) {
-          const paths: [string, Running, boolean][] = [['direct', backends[kind], false], ...proxies.map((p) => [p.name, p, true] as [string, Running, boolean])];
+          // Each round starts one proxy later, so that no build always runs right after the same other one (heat, GC, page cache).
+          const rotated = proxies.map((_, i) => proxies[(i + round - 1) % proxies.length]!);
+          const paths: [string, Running, boolean][] = [['direct', backends[kind], false], ...rotated.map((p) => [p.name, p, true] as [string, Running, boolean])];
           for (const [path, target, isProxy] of paths) {
             const cpuBefore = isProxy ? cpuSeconds(target.pid) : 0;
             const r = await wrk(`http://127.0.0.1:${target.port}/`, HOSTS[kind], connections, o.seconds);

@@ -112,17 +112,25 @@ export async function startChp(routes: Record<string, number>): Promise<Running>
   return track('configurable-http-proxy', port, child);
 }
 
+/** Another branch-proxy to measure beside this one: a build of another checkout (`--compare`), or this build on another Node.js (`--node`). */
+export interface CompareBuild {
+  readonly name: string;
+  readonly checkout?: string;
+  /** The `node` binary to run it with (default: the one running the bench). */
+  readonly node?: string;
+}
+
 /**
  * branch-proxy from a built checkout (default: this one), logging every request to a file like nginx.
  * One process unless `workers` says otherwise, so scenarios measure the same thing on any machine.
  */
-export async function startBranchProxy(etcdEndpoint: string, options: { checkout?: string; workers?: number; name?: string; env?: Record<string, string> } = {}): Promise<Running & { adminPort: number }> {
+export async function startBranchProxy(etcdEndpoint: string, options: { checkout?: string; node?: string; workers?: number; name?: string; env?: Record<string, string> } = {}): Promise<Running & { adminPort: number }> {
   const [port, adminPort] = [await freePort(), await freePort()];
   const checkout = options.checkout ?? fileURLToPath(new URL('../../', import.meta.url));
   const name = options.name ?? 'branch-proxy';
   const log = openSync(logPath(name), 'w');
   const env: Record<string, string> = { ETCD_ENDPOINTS: etcdEndpoint, PORT: String(port), ADMIN_PORT: String(adminPort), HOST: '127.0.0.1', LOG_LEVEL: 'info', WORKERS: String(options.workers ?? 1), ...options.env };
-  const child = spawn(process.execPath, [join(checkout, 'dist/cli/main.js'), 'serve'], { env: { ...process.env, ...env }, stdio: ['ignore', log, log] });
+  const child = spawn(options.node ?? process.execPath, [join(checkout, 'dist/cli/main.js'), 'serve'], { env: { ...process.env, ...env }, stdio: ['ignore', log, log] });
   await waitFor(`${name} ready`, async () => {
     try {
       return (await fetch(`http://127.0.0.1:${adminPort}/readyz`)).ok ? true : undefined;
