@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { StartupError } from '../startup-error.ts';
 import type { ReadyMessage } from './messages.ts';
 import { ADMIN_PORT_ENV, LISTEN_AFTER_LOAD_ENV, isMessage } from './messages.ts';
+import type { WorkersReadiness } from '../web/admin-app.ts';
 
 /** A worker that dies is replaced after this pause (so a crash loop logs once a second, not flat out). */
 const RESTART_DELAY_MS = 1000;
@@ -23,6 +24,8 @@ export class WorkerPool {
   readonly #ready = new Set<number>();
   /** Workers that listen on the public port now: a replacement waits for its table only while some do. */
   readonly #listening = new Set<number>();
+  /** Replacements loading their table before they take connections. */
+  readonly #waiting = new Set<number>();
   readonly #o: WorkerPoolOptions;
   readonly #restarts = new Set<NodeJS.Timeout>();
   #stopping = false;
@@ -51,8 +54,13 @@ export class WorkerPool {
     });
   }
 
-  readiness(): { ready: number; total: number } {
-    return { ready: this.#ready.size, total: this.#o.size };
+  /**
+   * `serving`: some worker takes connections and every one that does has its table. A
+   * replacement still loading takes none, so it does not make the whole replica unready.
+   */
+  readiness(): WorkersReadiness {
+    const serving = this.#listening.size > 0 && [...this.#listening].every((id) => this.#ready.has(id));
+    return { ready: this.#ready.size, total: this.#o.size, waiting: this.#waiting.size, serving };
   }
 
   workers(): Worker[] {
@@ -82,10 +90,12 @@ export class WorkerPool {
     const listenAfterLoad = replacement && this.#listening.size > 0;
     const worker = cluster.fork({ [ADMIN_PORT_ENV]: String(this.#adminPort), [LISTEN_AFTER_LOAD_ENV]: listenAfterLoad ? '1' : '0' });
     const log = this.#o.log.child({ worker: worker.id });
+    if (listenAfterLoad) this.#waiting.add(worker.id);
     let listened = false;
     worker.on('listening', (address) => {
       if (listened) return; // the TLS redirect port listens too
       listened = true;
+      this.#waiting.delete(worker.id);
       this.#listening.add(worker.id);
       log.info({ workerPid: worker.process.pid, port: address.port }, 'worker listening');
       this.#o.onListening(worker, address.port);
@@ -99,6 +109,7 @@ export class WorkerPool {
     worker.on('exit', (code, signal) => {
       this.#ready.delete(worker.id);
       this.#listening.delete(worker.id);
+      this.#waiting.delete(worker.id);
       // A first worker that never listened fails start(); a replacement is replaced whenever it dies.
       if (this.#stopping || (!listened && !replacement)) return;
       log.error({ workerPid: worker.process.pid, code, signal, restartInMs: RESTART_DELAY_MS }, 'worker died; starting a replacement');

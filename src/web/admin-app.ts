@@ -6,14 +6,24 @@ import { apiRoutes } from './api-routes.ts';
 import type { ViewSources } from './deployments-view.ts';
 import type { LinkBase } from './links.ts';
 
+export interface WorkersReadiness {
+  /** Workers that have loaded their route table, of `total`. */
+  readonly ready: number;
+  readonly total: number;
+  /** Replacements loading their table before they take connections (the others serve meanwhile). */
+  readonly waiting: number;
+  /** Some worker takes connections and every one that does has its table. */
+  readonly serving: boolean;
+}
+
 export interface AdminAppOptions {
   readonly registry: Registry;
   readonly sources: ViewSources;
   readonly primaryDomain: string;
   /** Read per request: a cluster's primary learns the public port from its workers. */
   readonly publicLinks: () => LinkBase;
-  /** In a cluster, how many workers have loaded their route table; /readyz waits for all. */
-  readonly workers?: () => { readonly ready: number; readonly total: number };
+  /** In a cluster, the workers' state; /readyz waits until they serve. */
+  readonly workers?: () => WorkersReadiness;
   /** Prometheus text exposition, served at /metrics. */
   readonly metrics?: () => Promise<{ contentType: string; body: string }>;
   readonly log: Logger;
@@ -26,8 +36,14 @@ export function createAdminApp(o: AdminAppOptions): FastifyInstance {
   app.get('/readyz', async (_req, reply) => {
     const r = o.registry;
     const workers = o.workers?.();
-    const ready = r.ready && (!workers || workers.ready === workers.total);
-    const body = { ready, etcd: r.connected ? 'connected' : 'disconnected', revision: r.revision, routes: r.table.routeCount, ...(workers ? { workers } : {}) };
+    const ready = r.ready && (!workers || workers.serving);
+    const body = {
+      ready,
+      etcd: r.connected ? 'connected' : 'disconnected',
+      revision: r.revision,
+      routes: r.table.routeCount,
+      ...(workers ? { workers: { ready: workers.ready, total: workers.total, waiting: workers.waiting } } : {}),
+    };
     return reply.code(ready ? 200 : 503).send(body);
   });
   const metrics = o.metrics;
