@@ -42,9 +42,9 @@ export function writeReport(fresh: Results, machine: Machine): void {
       .filter(([k]) => k !== 'date' && k !== 'command' && k !== 'node')
       .map(([k, v]) => `- ${k}: \`${v}\``),
     '',
-    '| scenario | run at | node | command |',
+    '| scenarios | run at | node | command |',
     '|---|---|---|---|',
-    ...Object.entries(runs).map(([scenario, m]) => `| ${scenario} | ${m.date ?? '?'} | ${m.node ?? '?'} | \`${m.command ?? '?'}\` |`),
+    ...runRows(runs),
     '',
   ];
   if (results.throughput) {
@@ -137,6 +137,18 @@ export function writeReport(fresh: Results, machine: Machine): void {
     'npm run bench -- --only throughput --workers 1,2   # one process against a primary with 2 workers',
     'npm run bench -- --only throughput --node "Node 24=/path/to/node24/bin/node"   # this build on another Node.js too', '```', '');
   writeFileSync(new URL('benchmarks.md', DOCS), md.join('\n'));
+}
+
+/** One row per run, naming the scenarios whose results come from it. */
+function runRows(runs: Record<string, Machine>): string[] {
+  const byRun = new Map<string, { m: Machine; scenarios: string[] }>();
+  for (const [scenario, m] of Object.entries(runs)) {
+    const key = JSON.stringify(m);
+    const entry = byRun.get(key) ?? { m, scenarios: [] };
+    entry.scenarios.push(scenario);
+    byRun.set(key, entry);
+  }
+  return [...byRun.values()].map(({ m, scenarios }) => `| ${scenarios.join(', ')} | ${m.date ?? '?'} | ${m.node ?? '?'} | \`${m.command ?? '?'}\` |`);
 }
 
 /** Grouped bars: req/s per path, one group per backend, at the lowest connection count. */

@@ -91,7 +91,7 @@ if (values.write) {
     node: process.version,
     nginx: spawnSync('nginx', ['-v'], { encoding: 'utf8' }).stderr.trim(),
     date: new Date().toISOString(),
-    command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
+    command: `npm run bench -- ${process.argv.slice(2).map((a) => (/\s/.test(a) ? JSON.stringify(a) : a)).join(' ')}`.trim(),
   };
   writeReport(results, machine);
   console.error('wrote docs/benchmarks.md, docs/benchmarks.json and docs/benchmarks.svg');

@@ -34,7 +34,7 @@ export interface ScaleResult {
   rows: ScaleRow[];
   bytesPerRoute: number;
   heapBytesPerRoute: number | null;
-  /** From the RSS of both proxies at the end of the idle after the load, when V8 has collected the snapshot's garbage. */
+  /** From the RSS of both proxies at the end of the idle after the load: by then the load's GCs have collected the snapshot's garbage. */
   settledBytesPerRoute: number;
   rpsRatio: number;
   p50Ratio: number;
@@ -57,7 +57,8 @@ export interface ScaleOptions {
   /**
    * How long RSS is followed after the load, waiting for it to come back within 10%
    * of its pre-load value. V8 returns the young generation it grew only when its
-   * memory reducer runs, which takes 30–120 s of idling.
+   * memory reducer runs: after 60–95 s of idling in our runs, later (or never) in a
+   * process that does nothing at all.
    */
   idleAfterMs?: number;
   /** A built checkout to measure instead of this one (for before/after comparisons). */
