@@ -40,15 +40,15 @@ export class WorkerPool {
   start(adminPort: number): Promise<void> {
     this.#adminPort = adminPort;
     return new Promise((resolve, reject) => {
-      let listening = 0;
       for (let i = 0; i < this.#o.size; i++) {
         const worker = this.#fork(false);
         const onExit = (code: number | null, signal: string | null): void =>
           reject(new StartupError(`worker ${worker.id} exited (${signal ?? `code ${code}`}) before it listened; its reason is printed above`));
         worker.once('exit', onExit);
+        // After #fork's own 'listening' handler, which adds the worker to #listening.
         worker.once('listening', () => {
           worker.off('exit', onExit);
-          if (++listening === this.#o.size) resolve();
+          if (this.#listening.size === this.#o.size) resolve();
         });
       }
     });
