@@ -57,14 +57,13 @@ const META_FIELD = { created: 'created', branch: 'branch', default: 'defaultServ
  */
 
 /**
- * A backend. `origin` and `address` are built on its first request and kept (the
- * forwarder asks for the one and the access log for the other on every request).
- * Before that `address` is built on every call and not kept: the target probe
- * reads it for every route each sweep, which would pin one string per route for good.
+ * A backend. `origin` is built on its first request and kept (the forwarder asks
+ * for it on every one). `address` is built on every call and never kept: the
+ * target probe reads it for every route each sweep, which would pin one string
+ * per route for good; the other readers are logs and views.
  */
 class RouteTarget implements Target {
   #origin: string | undefined = undefined;
-  #address: string | undefined = undefined;
 
   constructor(
     readonly host: string,
@@ -73,15 +72,11 @@ class RouteTarget implements Target {
 
   get address(): string {
     // Only an IPv6 literal contains a colon (the codec has validated the host); cheaper than isIP().
-    return this.#address ?? (this.host.includes(':') ? `[${this.host}]:${this.port}` : `${this.host}:${this.port}`);
+    return this.host.includes(':') ? `[${this.host}]:${this.port}` : `${this.host}:${this.port}`;
   }
 
   get origin(): string {
-    if (this.#origin === undefined) {
-      this.#address = this.address;
-      this.#origin = `http://${this.#address}`;
-    }
-    return this.#origin;
+    return (this.#origin ??= `http://${this.address}`);
   }
 
   /** The plain form, so logs, JSON and test comparisons see the same fields as before. */
