@@ -1,4 +1,5 @@
-import type { Deployment, Resolution, RouteTable, Target } from '../routing/route-table.ts';
+import type { RouteTableView } from '../registry/registry-view.ts';
+import type { Deployment, Resolution, Target } from '../routing/route-table.ts';
 import type { ErrorInfo, Link } from '../web/error-page.ts';
 import { sortNewestFirst } from '../web/deployments-view.ts';
 import type { LinkBase } from '../web/links.ts';
@@ -28,7 +29,7 @@ export function notRoutedInfo(
   resolution: Exclude<Resolution, { kind: 'route' }>,
   host: string,
   domain: string,
-  table: RouteTable,
+  table: RouteTableView,
   base: LinkBase,
   fallbackService: string,
 ): ErrorInfo {

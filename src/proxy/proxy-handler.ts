@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { AccessGate } from '../access/access-gate.ts';
 import { gated } from '../access/gated-handler.ts';
-import type { Registry } from '../registry/registry.ts';
+import type { RegistryView } from '../registry/registry-view.ts';
 import type { HostMatch } from '../routing/host.ts';
 import { rawErrorResponse, sendError } from '../web/error-page.ts';
 import { linkBase } from '../web/links.ts';
@@ -28,7 +28,7 @@ export interface RequestObserver {
 export interface ProxyHandlerOptions {
   readonly matchHost: (host: string | undefined) => HostMatch;
   readonly domains: readonly string[];
-  readonly registry: Registry;
+  readonly registry: RegistryView;
   readonly forwarder: Forwarder;
   readonly defaultService: string;
   readonly log: Logger;

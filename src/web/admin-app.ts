@@ -1,7 +1,7 @@
 import Fastify, { LogController } from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { Registry } from '../registry/registry.ts';
+import type { RegistryView } from '../registry/registry-view.ts';
 import { apiRoutes } from './api-routes.ts';
 import type { ViewSources } from './deployments-view.ts';
 import type { LinkBase } from './links.ts';
@@ -17,7 +17,7 @@ export interface WorkersReadiness {
 }
 
 export interface AdminAppOptions {
-  readonly registry: Registry;
+  readonly registry: RegistryView;
   readonly sources: ViewSources;
   readonly primaryDomain: string;
   /** Read per request: a cluster's primary learns the public port from its workers. */

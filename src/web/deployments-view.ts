@@ -1,4 +1,5 @@
-import type { Deployment, RouteTable, Target } from '../routing/route-table.ts';
+import type { RouteTableView } from '../registry/registry-view.ts';
+import type { Deployment, Target } from '../routing/route-table.ts';
 import type { LinkBase } from './links.ts';
 import { deploymentUrl } from './links.ts';
 
@@ -88,7 +89,7 @@ export function sortNewestFirst(deployments: Iterable<Deployment>): Deployment[]
   return keyed.sort((a, b) => time(b.t) - time(a.t) || (a.d.name < b.d.name ? -1 : a.d.name > b.d.name ? 1 : 0)).map((k) => k.d);
 }
 
-export function viewDeployments(table: RouteTable, sources: ViewSources, base: LinkBase, domain: string): DeploymentView[] {
+export function viewDeployments(table: RouteTableView, sources: ViewSources, base: LinkBase, domain: string): DeploymentView[] {
   return sortNewestFirst(table.deployments.values()).map((d) => viewDeployment(d, sources, base, domain));
 }
 
