@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { accessDeniedInfo } from '../proxy/error-info.ts';
 import type { RegistryView } from '../registry/registry-view.ts';
 import type { HostMatch } from '../routing/host.ts';
+import { accessDeniedInfo } from '../web/error-info.ts';
 import { rawErrorResponse, sendError } from '../web/error-page.ts';
 import type { AccessGate } from './access-gate.ts';
 import { stripAccessCredentials } from './access-gate.ts';

@@ -1,11 +1,10 @@
 import type { RouteTableView } from '../registry/registry-view.ts';
 import type { Deployment, Resolution, Target } from '../routing/route-table.ts';
-import type { ErrorInfo, Link } from '../web/error-page.ts';
-import { sortNewestFirst } from '../web/deployments-view.ts';
-import type { LinkBase } from '../web/links.ts';
-import { dashboardUrl, deploymentUrl } from '../web/links.ts';
-import { suggestDeployments } from '../web/suggestions.ts';
-import type { UpstreamFailure } from './upstream-error.ts';
+import type { ErrorInfo, Link } from './error-page.ts';
+import { sortNewestFirst } from './deployments-view.ts';
+import type { LinkBase } from './links.ts';
+import { dashboardUrl, deploymentUrl } from './links.ts';
+import { suggestDeployments } from './suggestions.ts';
 
 /** Without a close match, at most this many deployments are listed on a 404, newest first. */
 const MAX_LISTED = 10;
@@ -75,7 +74,8 @@ export function notRoutedInfo(
   };
 }
 
-export function upstreamFailureInfo(failure: UpstreamFailure, host: string, deployment: Deployment, service: string, target: Target): ErrorInfo {
+/** `failure` is what proxy/upstream-error.ts classified: the page needs only its status and reason. */
+export function upstreamFailureInfo(failure: { readonly status: 502 | 504; readonly reason: string }, host: string, deployment: Deployment, service: string, target: Target): ErrorInfo {
   return {
     status: failure.status,
     error: failure.status === 504 ? 'upstream-timeout' : 'upstream-unavailable',
