@@ -2,6 +2,7 @@ import type { RouteTableView } from '../registry/registry-view.ts';
 import type { Deployment, Target } from '../routing/route-table.ts';
 import type { LinkBase } from './links.ts';
 import { deploymentUrl } from './links.ts';
+import { defaultServiceFirst } from './service-order.ts';
 
 /** Whether a target accepted a TCP connection the last time it was probed. */
 export interface Reachability {
@@ -64,8 +65,7 @@ export function viewDeployment(d: Deployment, sources: ViewSources, base: LinkBa
     defaultService,
     url: deploymentUrl(base, domain, d.name),
     lastVisited: iso(sources.activity?.lastVisited(d)),
-    services: [...d.services.values()]
-      .sort((a, b) => Number(b.name === defaultService) - Number(a.name === defaultService) || a.name.localeCompare(b.name))
+    services: defaultServiceFirst(d.services.values(), defaultService)
       .map((s) => {
         const probe = s.target ? sources.reachability?.status(s.target) : undefined;
         return {

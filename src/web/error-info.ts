@@ -4,6 +4,7 @@ import type { ErrorInfo, Link } from './error-page.ts';
 import { sortNewestFirst } from './deployments-view.ts';
 import type { LinkBase } from './links.ts';
 import { dashboardUrl, deploymentUrl } from './links.ts';
+import { defaultServiceFirst } from './service-order.ts';
 import { suggestDeployments } from './suggestions.ts';
 
 /** Without a close match, at most this many deployments are listed on a 404, newest first. */
@@ -100,9 +101,8 @@ export function foreignHostInfo(host: string, domains: readonly string[]): Error
 
 /** The deployment's routable services, its default one first, each with its backend address. */
 function serviceLinks(d: Deployment, base: LinkBase, domain: string, defaultService: string): Link[] {
-  return [...d.services.values()]
+  return defaultServiceFirst(d.services.values(), defaultService)
     .filter((s) => s.target)
-    .sort((a, b) => Number(b.name === defaultService) - Number(a.name === defaultService) || a.name.localeCompare(b.name))
     .map((s) => ({ label: `${d.name}-${s.name}`, href: deploymentUrl(base, domain, d.name, s.name), detail: s.target!.address }));
 }
 
