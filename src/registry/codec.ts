@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { DNS_LABEL, isHostname } from '../config/parsers.ts';
+import { parseIsoTime } from './iso-time.ts';
 import type { KeyRef } from './keys.ts';
 import { parseKey } from './keys.ts';
 
@@ -54,7 +55,7 @@ function validate(ref: KeyRef, text: string): string | undefined {
     }
     case 'created':
     case 'last-request':
-      return Number.isNaN(Date.parse(text)) ? `${ref.field} is not an ISO-8601 time` : undefined;
+      return parseIsoTime(text) === undefined ? `${ref.field} is not an ISO-8601 time` : undefined;
     case 'branch':
       // eslint-disable-next-line no-control-regex
       return text === '' || /[\u0000-\u001f\u007f]/.test(text) ? 'branch is empty or has control characters' : undefined;

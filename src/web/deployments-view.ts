@@ -1,3 +1,4 @@
+import { parseIsoTime } from '../registry/iso-time.ts';
 import type { RouteTableView } from '../registry/registry-view.ts';
 import type { Deployment, Target } from '../routing/route-table.ts';
 import type { LinkBase } from './links.ts';
@@ -84,9 +85,8 @@ export function viewDeployment(d: Deployment, sources: ViewSources, base: LinkBa
 
 /** Newest first (by created time; deployments without one last), then by name. */
 export function sortNewestFirst(deployments: Iterable<Deployment>): Deployment[] {
-  const keyed = [...deployments].map((d) => ({ d, t: d.created === undefined ? Number.NaN : Date.parse(d.created) }));
-  const time = (t: number): number => (Number.isNaN(t) ? -Infinity : t);
-  return keyed.sort((a, b) => time(b.t) - time(a.t) || (a.d.name < b.d.name ? -1 : a.d.name > b.d.name ? 1 : 0)).map((k) => k.d);
+  const keyed = [...deployments].map((d) => ({ d, t: parseIsoTime(d.created) ?? -Infinity }));
+  return keyed.sort((a, b) => b.t - a.t || (a.d.name < b.d.name ? -1 : a.d.name > b.d.name ? 1 : 0)).map((k) => k.d);
 }
 
 export function viewDeployments(table: RouteTableView, sources: ViewSources, base: LinkBase, domain: string): DeploymentView[] {
