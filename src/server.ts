@@ -18,7 +18,7 @@ import { createClientErrorHandler } from './proxy/client-error.ts';
 import { createForwarder } from './proxy/forwarder.ts';
 import { createHttpsRedirect } from './proxy/https-redirect.ts';
 import { createProxyHandler } from './proxy/proxy-handler.ts';
-import type { Registry } from './registry/registry.ts';
+import type { RegistryView } from './registry/registry-view.ts';
 import { watchRegistry } from './registry/watch-registry.ts';
 import { createHostMatcher } from './routing/host.ts';
 import type { Target } from './routing/route-table.ts';
@@ -31,7 +31,7 @@ import { TargetProbe } from './web/target-probe.ts';
 import type { TargetProbeEvents } from './web/target-probe.ts';
 
 export interface RunningServer {
-  readonly registry: Registry;
+  readonly registry: RegistryView;
   readonly port: number;
   /** In a worker, the primary's admin port. */
   readonly adminPort: number;

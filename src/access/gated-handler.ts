@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { accessDeniedInfo } from '../proxy/error-info.ts';
-import type { Registry } from '../registry/registry.ts';
+import type { RegistryView } from '../registry/registry-view.ts';
 import type { HostMatch } from '../routing/host.ts';
+import { accessDeniedInfo } from '../web/error-info.ts';
 import { rawErrorResponse, sendError } from '../web/error-page.ts';
 import type { AccessGate } from './access-gate.ts';
 import { stripAccessCredentials } from './access-gate.ts';
@@ -11,7 +11,7 @@ import { stripAccessCredentials } from './access-gate.ts';
 export interface GatedOptions {
   readonly gate: AccessGate;
   readonly matchHost: (host: string | undefined) => HostMatch;
-  readonly registry: Registry;
+  readonly registry: RegistryView;
   readonly defaultService: string;
   readonly log: Logger;
   /** What an admitted request or upgrade goes on to. */

@@ -2,7 +2,7 @@ import type { Etcd3 } from 'etcd3';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { deploymentKey, serviceKey } from '../registry/keys.ts';
-import type { Registry } from '../registry/registry.ts';
+import type { RegistryView } from '../registry/registry-view.ts';
 import type { Deployment } from '../routing/route-table.ts';
 import type { ActivityTracker } from './activity-tracker.ts';
 
@@ -23,7 +23,7 @@ export interface ActivityWriterOptions {
 export class ActivityWriter {
   constructor(
     private readonly client: Etcd3,
-    private readonly registry: Registry,
+    private readonly registry: RegistryView,
     private readonly tracker: ActivityTracker,
     private readonly log: Logger,
     private readonly options: ActivityWriterOptions,

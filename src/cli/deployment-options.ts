@@ -1,6 +1,7 @@
 import { Option } from 'commander';
 import type { Command } from 'commander';
 import { checkDeploymentName, slugify, SlugError } from '../registration/slug.ts';
+import { hasControlCharacter } from '../registry/control-characters.ts';
 import { UsageError } from './usage-error.ts';
 
 /** Which deployment a command is about: the slug, and the raw branch when one was given. */
@@ -30,8 +31,7 @@ export function deploymentRef(opts: { branch?: string; deployment?: string }, co
   try {
     if (opts.deployment !== undefined) return { deployment: checkDeploymentName(opts.deployment), branch: undefined };
     const branch = opts.branch!;
-    // eslint-disable-next-line no-control-regex
-    if (/[\u0000-\u001f\u007f]/.test(branch)) throw new SlugError(`branch ${JSON.stringify(branch)} has control characters`);
+    if (hasControlCharacter(branch)) throw new SlugError(`branch ${JSON.stringify(branch)} has control characters`);
     return { deployment: slugify(branch), branch };
   } catch (err) {
     if (err instanceof SlugError) throw new UsageError(err.message);

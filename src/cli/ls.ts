@@ -3,6 +3,7 @@ import { loadEtcdConfig } from '../config/serve-config.ts';
 import { ETCD_SETTINGS } from '../config/settings.ts';
 import type { DeploymentSummary } from '../registration/deployment-summary.ts';
 import { formatAge, summarizeDeployments } from '../registration/deployment-summary.ts';
+import { parseIsoTime } from '../registry/iso-time.ts';
 import { runWithEtcd } from './etcd-command.ts';
 import { addSettingOptions, settingValues } from './settings-options.ts';
 
@@ -26,16 +27,20 @@ function table(deployments: readonly DeploymentSummary[], now: number, prefix: s
   if (deployments.length === 0) return `no deployments under ${prefix}\n`;
   const rows = [
     ['DEPLOYMENT', 'BRANCH', 'CREATED', 'AGE', 'LAST VISITED', 'SERVICES'],
-    ...deployments.map((d) => [
-      d.deployment,
-      d.branch ?? '-',
-      d.created ?? '-',
-      d.created ? formatAge(now - Date.parse(d.created)) : '-',
-      d.lastRequest ? `${formatAge(now - Date.parse(d.lastRequest))} ago` : 'never',
-      d.services.length === 0
-        ? '(none running)'
-        : d.services.map((s) => `${s.service}${s.service === d.default ? '*' : ''} ${s.target ?? '(incomplete)'}`).join(', '),
-    ]),
+    ...deployments.map((d) => {
+      const created = parseIsoTime(d.created);
+      const visited = parseIsoTime(d.lastRequest);
+      return [
+        d.deployment,
+        d.branch ?? '-',
+        d.created ?? '-',
+        created === undefined ? '-' : formatAge(now - created),
+        visited === undefined ? 'never' : `${formatAge(now - visited)} ago`,
+        d.services.length === 0
+          ? '(none running)'
+          : d.services.map((s) => `${s.service}${s.service === d.default ? '*' : ''} ${s.target ?? '(incomplete)'}`).join(', '),
+      ];
+    }),
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   const lines = rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  '));

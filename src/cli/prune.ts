@@ -4,6 +4,7 @@ import { loadEtcdConfig } from '../config/serve-config.ts';
 import { ETCD_SETTINGS } from '../config/settings.ts';
 import { formatAge, summarizeDeployments } from '../registration/deployment-summary.ts';
 import { parseAge, planPrune } from '../registration/prune-plan.ts';
+import { parseIsoTime } from '../registry/iso-time.ts';
 import { deploymentKey, deploymentPrefix } from '../registry/keys.ts';
 import { runWithEtcd } from './etcd-command.ts';
 import { addSettingOptions, settingValues } from './settings-options.ts';
@@ -39,8 +40,8 @@ export function registerPrune(program: Command): void {
       for (const d of plan.remove) {
         const age =
           idleForMs === undefined
-            ? `created ${d.created}, ${formatAge(now - Date.parse(d.created!))} ago`
-            : `last opened ${d.lastRequest === undefined ? 'never' : `${formatAge(now - Date.parse(d.lastRequest))} ago`}, created ${d.created ?? 'at an unknown time'}`;
+            ? `created ${d.created}, ${ago(d.created, now)}`
+            : `last opened ${ago(d.lastRequest, now) ?? 'never'}, created ${d.created ?? 'at an unknown time'}`;
         if (opts.dryRun) {
           process.stdout.write(`would remove ${d.deployment} (${age})\n`);
           continue;
@@ -64,4 +65,10 @@ export function registerPrune(program: Command): void {
       }
     });
   });
+}
+
+/** `3d ago`; undefined when the time is absent or invalid. */
+function ago(time: string | undefined, now: number): string | undefined {
+  const ms = parseIsoTime(time);
+  return ms === undefined ? undefined : `${formatAge(now - ms)} ago`;
 }

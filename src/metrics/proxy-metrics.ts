@@ -1,10 +1,10 @@
 import { Counter, Gauge, Histogram, Registry as MetricsRegistry, collectDefaultMetrics } from 'prom-client';
 import type { UpstreamErrorKind } from '../proxy/upstream-error.ts';
-import type { Registry } from '../registry/registry.ts';
+import type { RegistryView } from '../registry/registry-view.ts';
 import { RequestCounts, UNKNOWN } from './request-counts.ts';
 
 export interface ProxyMetricsOptions {
-  readonly registry: Registry;
+  readonly registry: RegistryView;
   /** Read at scrape time. */
   readonly openWebSockets: () => number;
 }
@@ -32,7 +32,7 @@ export class ProxyMetrics {
   readonly #upstreamErrors: Counter<'kind'>;
   readonly #events: Counter;
   readonly #resyncs: Counter;
-  readonly #registry: Registry;
+  readonly #registry: RegistryView;
   readonly #onDeployment: (name: string) => void;
   readonly #onResync: () => void;
 

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HostMatch } from '../routing/host.ts';
 import { normaliseHost } from '../routing/host.ts';
+import { foreignHostInfo } from '../web/error-info.ts';
 import { sendError } from '../web/error-page.ts';
-import { foreignHostInfo } from './error-info.ts';
 
 /**
  * The plain-HTTP listener of a TLS set-up: sends every request for our domains

@@ -4,11 +4,13 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { AccessGate } from '../access/access-gate.ts';
 import { gated } from '../access/gated-handler.ts';
-import type { Registry } from '../registry/registry.ts';
+import type { RegistryView } from '../registry/registry-view.ts';
 import type { HostMatch } from '../routing/host.ts';
+import type { Deployment, Target } from '../routing/route-table.ts';
+import { foreignHostInfo, notLoadedInfo, notRoutedInfo, upstreamFailureInfo } from '../web/error-info.ts';
 import { rawErrorResponse, sendError } from '../web/error-page.ts';
+import type { ErrorInfo } from '../web/error-page.ts';
 import { linkBase } from '../web/links.ts';
-import { foreignHostInfo, notLoadedInfo, notRoutedInfo, upstreamFailureInfo } from './error-info.ts';
 import type { Forwarder } from './forwarder.ts';
 import { classifyUpstreamError } from './upstream-error.ts';
 import type { UpstreamErrorKind } from './upstream-error.ts';
@@ -28,7 +30,7 @@ export interface RequestObserver {
 export interface ProxyHandlerOptions {
   readonly matchHost: (host: string | undefined) => HostMatch;
   readonly domains: readonly string[];
-  readonly registry: Registry;
+  readonly registry: RegistryView;
   readonly forwarder: Forwarder;
   readonly defaultService: string;
   readonly log: Logger;
@@ -70,11 +72,8 @@ export function createProxyHandler(o: ProxyHandlerOptions) {
     }
     const { deployment, service, target } = resolution;
     const onError = (err: Error, responded: boolean): void => {
-      const failure = classifyUpstreamError(err);
-      observer?.upstreamError(failure.kind);
-      o.log.warn({ deployment: deployment.name, service, target: target.address, kind: failure.kind, err: err.message }, 'upstream error');
+      upstreamFailed(err, match, { deployment, service, target }, 'upstream error', responded ? undefined : (info) => sendError(req, res, info));
       if (responded) res.destroy();
-      else sendError(req, res, upstreamFailureInfo(failure, hostOf(match), deployment, service, target));
     };
     // Runs from the forwarder's own 'close' listener: one listener per request, not two.
     const onClose =
@@ -103,13 +102,28 @@ export function createProxyHandler(o: ProxyHandlerOptions) {
     o.log.info({ deployment: deployment.name, service, target: target.address, url: req.url }, 'websocket opened');
     observer?.upgrade(deployment.name, service);
     o.forwarder.upgrade(req, socket, head, target, (err, upgraded) => {
-      const failure = classifyUpstreamError(err);
-      observer?.upstreamError(failure.kind);
-      o.log.warn({ deployment: deployment.name, service, target: target.address, kind: failure.kind, err: err.message }, 'websocket upstream error');
-      if (!upgraded && socket.writable) {
-        socket.end(rawErrorResponse(upstreamFailureInfo(failure, hostOf(match), deployment, service, target)));
-      }
+      const answer = !upgraded && socket.writable ? (info: ErrorInfo) => socket.end(rawErrorResponse(info)) : undefined;
+      upstreamFailed(err, match, { deployment, service, target }, 'websocket upstream error', answer);
     });
+  }
+
+  /**
+   * A backend failed an HTTP request or a WebSocket upgrade: classify it once, count
+   * it, log one line, and hand the page to `answer` when the client can still be
+   * told (nothing sent to it yet).
+   */
+  function upstreamFailed(
+    err: Error,
+    match: Extract<HostMatch, { kind: 'label' }>,
+    route: { readonly deployment: Deployment; readonly service: string; readonly target: Target },
+    event: 'upstream error' | 'websocket upstream error',
+    answer: ((info: ErrorInfo) => void) | undefined,
+  ): void {
+    const { deployment, service, target } = route;
+    const failure = classifyUpstreamError(err);
+    observer?.upstreamError(failure.kind);
+    o.log.warn({ deployment: deployment.name, service, target: target.address, kind: failure.kind, err: err.message }, event);
+    answer?.(upstreamFailureInfo(failure, hostOf(match), deployment, service, target));
   }
 
   /** One line per request; two literal shapes rather than a spread, as this runs for every request. */

@@ -1,4 +1,5 @@
 import { decodeEntry } from '../registry/codec.ts';
+import { formatHostPort } from '../routing/host-port.ts';
 
 /** One key/value as etcd returns it; only what the summary reads. */
 export interface RegistryEntry {
@@ -65,8 +66,7 @@ export function summarizeDeployments(prefix: string, entries: Iterable<RegistryE
 }
 
 function targetOf(ip: string | undefined, port: number | undefined): string | undefined {
-  if (ip === undefined || port === undefined) return undefined;
-  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+  return ip === undefined || port === undefined ? undefined : formatHostPort(ip, port);
 }
 
 /** `3d`, `5h`, `12m`, `40s`: the largest whole unit, for a column that must stay narrow. */

@@ -1,4 +1,5 @@
 import parseDuration from 'parse-duration';
+import { parseIsoTime } from '../registry/iso-time.ts';
 import type { DeploymentSummary } from './deployment-summary.ts';
 
 /** A duration such as `7d`, `12h`, `30m` or `1h30m`, in milliseconds; undefined when it is not one. */
@@ -19,7 +20,10 @@ export interface PrunePlan {
 export function planPrune(deployments: readonly DeploymentSummary[], maxAgeMs: number, now: number): PrunePlan {
   const cutoff = now - maxAgeMs;
   return {
-    remove: deployments.filter((d) => d.created !== undefined && Date.parse(d.created) < cutoff),
+    remove: deployments.filter((d) => {
+      const created = parseIsoTime(d.created);
+      return created !== undefined && created < cutoff;
+    }),
     undated: deployments.filter((d) => d.created === undefined),
   };
 }

@@ -1,5 +1,7 @@
 import { isIP } from 'node:net';
 import { DNS_LABEL, isHostname } from '../config/parsers.ts';
+import { hasControlCharacter } from './control-characters.ts';
+import { parseIsoTime } from './iso-time.ts';
 import type { KeyRef } from './keys.ts';
 import { parseKey } from './keys.ts';
 
@@ -54,10 +56,9 @@ function validate(ref: KeyRef, text: string): string | undefined {
     }
     case 'created':
     case 'last-request':
-      return Number.isNaN(Date.parse(text)) ? `${ref.field} is not an ISO-8601 time` : undefined;
+      return parseIsoTime(text) === undefined ? `${ref.field} is not an ISO-8601 time` : undefined;
     case 'branch':
-      // eslint-disable-next-line no-control-regex
-      return text === '' || /[\u0000-\u001f\u007f]/.test(text) ? 'branch is empty or has control characters' : undefined;
+      return text === '' || hasControlCharacter(text) ? 'branch is empty or has control characters' : undefined;
     case 'default':
       return DNS_LABEL.test(text) ? undefined : 'default is not a service name (lowercase DNS label)';
   }

@@ -4,6 +4,7 @@ import type { Resolution, RouteChange } from '../routing/route-table.ts';
 import type { BackendPolicy } from '../routing/backend-policy.ts';
 import { RouteTable, changedDeployments, diffRoutes } from '../routing/route-table.ts';
 import { decodeEntry, decodeKey } from './codec.ts';
+import type { RegistryView } from './registry-view.ts';
 
 /** Per-route lines a resync logs before it only counts. */
 const MAX_LOGGED_CHANGES = 100;
@@ -35,7 +36,7 @@ export interface RegistryEvents {
  * The table is swapped in one step on a snapshot, so a request never sees a
  * half-loaded registry.
  */
-export class Registry extends EventEmitter<RegistryEvents> {
+export class Registry extends EventEmitter<RegistryEvents> implements RegistryView {
   #table: RouteTable;
   #revision = 0;
   #ready = false;

@@ -1,11 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Registry } from '../registry/registry.ts';
+import type { RegistryView } from '../registry/registry-view.ts';
 import type { ViewSources } from './deployments-view.ts';
 import { viewDeployment, viewDeployments } from './deployments-view.ts';
 import type { LinkBase } from './links.ts';
 
 export interface ApiOptions {
-  readonly registry: Registry;
+  readonly registry: RegistryView;
   readonly sources: ViewSources;
   /** Which domain and scheme/port the links in a response use. */
   readonly linksFor: (req: FastifyRequest) => { base: LinkBase; domain: string };

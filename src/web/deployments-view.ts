@@ -1,6 +1,9 @@
-import type { Deployment, RouteTable, Target } from '../routing/route-table.ts';
+import { parseIsoTime } from '../registry/iso-time.ts';
+import type { RouteTableView } from '../registry/registry-view.ts';
+import type { Deployment, Target } from '../routing/route-table.ts';
 import type { LinkBase } from './links.ts';
 import { deploymentUrl } from './links.ts';
+import { defaultServiceFirst } from './service-order.ts';
 
 /** Whether a target accepted a TCP connection the last time it was probed. */
 export interface Reachability {
@@ -63,8 +66,7 @@ export function viewDeployment(d: Deployment, sources: ViewSources, base: LinkBa
     defaultService,
     url: deploymentUrl(base, domain, d.name),
     lastVisited: iso(sources.activity?.lastVisited(d)),
-    services: [...d.services.values()]
-      .sort((a, b) => Number(b.name === defaultService) - Number(a.name === defaultService) || a.name.localeCompare(b.name))
+    services: defaultServiceFirst(d.services.values(), defaultService)
       .map((s) => {
         const probe = s.target ? sources.reachability?.status(s.target) : undefined;
         return {
@@ -83,12 +85,11 @@ export function viewDeployment(d: Deployment, sources: ViewSources, base: LinkBa
 
 /** Newest first (by created time; deployments without one last), then by name. */
 export function sortNewestFirst(deployments: Iterable<Deployment>): Deployment[] {
-  const keyed = [...deployments].map((d) => ({ d, t: d.created === undefined ? Number.NaN : Date.parse(d.created) }));
-  const time = (t: number): number => (Number.isNaN(t) ? -Infinity : t);
-  return keyed.sort((a, b) => time(b.t) - time(a.t) || (a.d.name < b.d.name ? -1 : a.d.name > b.d.name ? 1 : 0)).map((k) => k.d);
+  const keyed = [...deployments].map((d) => ({ d, t: parseIsoTime(d.created) ?? -Infinity }));
+  return keyed.sort((a, b) => b.t - a.t || (a.d.name < b.d.name ? -1 : a.d.name > b.d.name ? 1 : 0)).map((k) => k.d);
 }
 
-export function viewDeployments(table: RouteTable, sources: ViewSources, base: LinkBase, domain: string): DeploymentView[] {
+export function viewDeployments(table: RouteTableView, sources: ViewSources, base: LinkBase, domain: string): DeploymentView[] {
   return sortNewestFirst(table.deployments.values()).map((d) => viewDeployment(d, sources, base, domain));
 }
 

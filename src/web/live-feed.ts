@@ -1,13 +1,13 @@
 import type { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import type { Registry } from '../registry/registry.ts';
+import type { RegistryView } from '../registry/registry-view.ts';
 import type { DeploymentView, ViewSources } from './deployments-view.ts';
 import { viewDeployment, viewDeployments } from './deployments-view.ts';
 import type { LinkBase } from './links.ts';
 
 export interface LiveFeedOptions {
-  readonly registry: Registry;
+  readonly registry: RegistryView;
   readonly sources: ViewSources;
   /** Emits `change` with deployment names when a target's reachability flips. */
   readonly probe?: EventEmitter<{ change: [deployments: string[]] }>;

@@ -1,7 +1,7 @@
 import Fastify, { LogController } from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest, FastifyServerFactory } from 'fastify';
 import type { Logger } from 'pino';
-import type { Registry } from '../registry/registry.ts';
+import type { RegistryView } from '../registry/registry-view.ts';
 import { normaliseHost } from '../routing/host.ts';
 import { apiRoutes, deploymentsBody } from './api-routes.ts';
 import type { ViewSources } from './deployments-view.ts';
@@ -12,7 +12,7 @@ import type { LiveFeedOptions } from './live-feed.ts';
 import { loadAssets, sendAsset } from './static-assets.ts';
 
 export interface PublicAppOptions {
-  readonly registry: Registry;
+  readonly registry: RegistryView;
   readonly sources: ViewSources;
   readonly probe?: LiveFeedOptions['probe'];
   readonly log: Logger;

@@ -1,4 +1,5 @@
 import { distance } from 'fastest-levenshtein';
+import { parseIsoTime } from '../registry/iso-time.ts';
 import type { Deployment } from '../routing/route-table.ts';
 
 /** A "did you mean" target: a deployment, and the service when the asked name carried one it has. */
@@ -55,7 +56,7 @@ export function suggestDeployments(label: string, deployments: Iterable<Deployme
     }
     if (best) {
       const suggestion: Suggestion = best.service === undefined ? { deployment: d } : { deployment: d, service: best.service };
-      scored.push({ suggestion, score: best.score, created: d.created === undefined ? 0 : Date.parse(d.created) || 0 });
+      scored.push({ suggestion, score: best.score, created: parseIsoTime(d.created) ?? 0 });
     }
   }
   scored.sort((a, b) => a.score - b.score || b.created - a.created);

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Registry } from '../registry/registry.ts';
+import type { RegistryView } from '../registry/registry-view.ts';
 import type { RouteChange, Target } from '../routing/route-table.ts';
 import type { Reachability } from './deployments-view.ts';
 
@@ -41,7 +41,7 @@ export class TargetProbe extends EventEmitter<TargetProbeEvents> {
   #announceTimer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly registry: Registry,
+    private readonly registry: RegistryView,
     private readonly options: TargetProbeOptions,
   ) {
     super();

@@ -1,5 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { WebSocket } from 'ws';
 import { deploymentKey, serviceKey } from '../../src/registry/keys.ts';
 import type { Backend } from '../helpers/backend.ts';
 import { startBackend } from '../helpers/backend.ts';
@@ -163,6 +164,31 @@ describe('error pages: HTML for browsers, JSON for clients', () => {
     const html = await request(proxy.port, host('feature-login-api'), '/slow?ms=3000', { headers: HTML });
     assert.equal(html.status, 504);
     assert.match(html.body, /Gateway Timeout/);
+  });
+
+  test('a WebSocket to a backend that refuses: 502 with the same error code and one log line, like HTTP', async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${proxy.port}/socket`, { headers: { host: host('feature-login-down') } });
+    const reply = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      ws.on('error', reject);
+      ws.on('unexpected-response', (_req, res) => {
+        let body = '';
+        res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+    });
+    assert.equal(reply.status, 502);
+    const body = JSON.parse(reply.body) as ErrorBody;
+    assert.equal(body.error, 'upstream-unavailable');
+    assert.match(body.message, /"down" of deployment "feature-login" at 127\.0\.0\.1:1: .*refused/);
+    const logged = await waitFor('the failure is logged', () => {
+      const lines = proxy.logs.filter((l) => l.msg === 'websocket upstream error');
+      return lines.length > 0 ? lines : undefined;
+    });
+    assert.equal(logged.value.length, 1);
+    assert.deepEqual(
+      { deployment: logged.value[0]!.deployment, service: logged.value[0]!.service, target: logged.value[0]!.target, kind: logged.value[0]!.kind },
+      { deployment: 'feature-login', service: 'down', target: '127.0.0.1:1', kind: 'refused' },
+    );
   });
 
   test('HEAD gets the status without a body; an empty registry says so', async () => {

@@ -1,10 +1,11 @@
-import type { Deployment, Resolution, RouteTable, Target } from '../routing/route-table.ts';
-import type { ErrorInfo, Link } from '../web/error-page.ts';
-import { sortNewestFirst } from '../web/deployments-view.ts';
-import type { LinkBase } from '../web/links.ts';
-import { dashboardUrl, deploymentUrl } from '../web/links.ts';
-import { suggestDeployments } from '../web/suggestions.ts';
-import type { UpstreamFailure } from './upstream-error.ts';
+import type { RouteTableView } from '../registry/registry-view.ts';
+import type { Deployment, Resolution, Target } from '../routing/route-table.ts';
+import type { ErrorInfo, Link } from './error-page.ts';
+import { sortNewestFirst } from './deployments-view.ts';
+import type { LinkBase } from './links.ts';
+import { dashboardUrl, deploymentUrl } from './links.ts';
+import { defaultServiceFirst } from './service-order.ts';
+import { suggestDeployments } from './suggestions.ts';
 
 /** Without a close match, at most this many deployments are listed on a 404, newest first. */
 const MAX_LISTED = 10;
@@ -28,7 +29,7 @@ export function notRoutedInfo(
   resolution: Exclude<Resolution, { kind: 'route' }>,
   host: string,
   domain: string,
-  table: RouteTable,
+  table: RouteTableView,
   base: LinkBase,
   fallbackService: string,
 ): ErrorInfo {
@@ -74,7 +75,8 @@ export function notRoutedInfo(
   };
 }
 
-export function upstreamFailureInfo(failure: UpstreamFailure, host: string, deployment: Deployment, service: string, target: Target): ErrorInfo {
+/** `failure` is what proxy/upstream-error.ts classified: the page needs only its status and reason. */
+export function upstreamFailureInfo(failure: { readonly status: 502 | 504; readonly reason: string }, host: string, deployment: Deployment, service: string, target: Target): ErrorInfo {
   return {
     status: failure.status,
     error: failure.status === 504 ? 'upstream-timeout' : 'upstream-unavailable',
@@ -99,9 +101,8 @@ export function foreignHostInfo(host: string, domains: readonly string[]): Error
 
 /** The deployment's routable services, its default one first, each with its backend address. */
 function serviceLinks(d: Deployment, base: LinkBase, domain: string, defaultService: string): Link[] {
-  return [...d.services.values()]
+  return defaultServiceFirst(d.services.values(), defaultService)
     .filter((s) => s.target)
-    .sort((a, b) => Number(b.name === defaultService) - Number(a.name === defaultService) || a.name.localeCompare(b.name))
     .map((s) => ({ label: `${d.name}-${s.name}`, href: deploymentUrl(base, domain, d.name, s.name), detail: s.target!.address }));
 }
 
