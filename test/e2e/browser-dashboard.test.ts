@@ -10,6 +10,7 @@ import { startEtcd } from '../helpers/etcd.ts';
 import type { TestProxy } from '../helpers/proxy.ts';
 import { startProxy } from '../helpers/proxy.ts';
 import { saveScreenshot } from '../helpers/screenshots.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const P = '/deployment/';
 const CHROMIUM = '/usr/bin/chromium';
@@ -177,6 +178,52 @@ describe('dashboard in a real browser (headless Chromium)', () => {
 
   test('no script errors or policy violations in the dashboard console', () => {
     assert.deepEqual(pageErrors, []);
+  });
+
+  test('a deployment whose services all stopped shows as stopped, with when, on its card, in the API and on its 404 page', async () => {
+    await register(etcd, 'feature-gone', { branch: 'feature/gone', createdAgoMs: 60_000, services: { web: web.port } });
+    const card = page.locator('li[data-deployment="feature-gone"]');
+    await card.locator('.service', { hasText: 'accepting connections' }).waitFor({ state: 'visible', timeout: 10_000 });
+    // What `register` does as it stops: revoking its lease deletes ip and port; created and branch stay.
+    await etcd.client.delete().prefix(`${P}feature-gone/service/`);
+    const state = card.locator('.stopped-state');
+    await state.waitFor({ state: 'visible', timeout: 10_000 });
+    assert.equal(await state.innerText(), 'Stopped just now · none of its services is running');
+    assert.match(await card.locator('.stopped-hint').innerText(), /branch-proxy deregister --deployment feature-gone/);
+    assert.doesNotMatch(await card.innerText(), /No services registered yet/, 'not mistaken for one waiting for its first service');
+    await saveScreenshot(page, 'dashboard stopped deployment');
+
+    const api = (await (await fetch(`http://127.0.0.1:${proxy.adminPort}/api/deployments/feature-gone`)).json()) as { stopped: boolean; stoppedAt: string | null; services: unknown[] };
+    assert.equal(api.stopped, true);
+    assert.ok(api.stoppedAt !== null && Date.now() - Date.parse(api.stoppedAt) < 60_000, `stoppedAt ${api.stoppedAt}`);
+    assert.deepEqual(api.services, []);
+
+    const res = await page.goto(`http://feature-gone.dev.localhost:${proxy.port}/`);
+    assert.equal(res?.status(), 404);
+    assert.match(await page.locator('main > p').first().innerText(), /^feature-gone is registered, but none of its services is running \(stopped \d+s ago\)\. Deploy the branch again/);
+    assert.doesNotMatch(await page.locator('main').innerText(), /listed below/);
+    await saveScreenshot(page, 'error 404 stopped deployment');
+
+    // A proxy that starts after the stop cannot know when: stopped, without a time.
+    const later = await startProxy(etcd.endpoint, { LOG_LEVEL: 'warn' });
+    try {
+      const { value: view } = await waitFor('the second proxy to load the registry', async () => {
+        const reply = await fetch(`http://127.0.0.1:${later.adminPort}/api/deployments/feature-gone`);
+        return reply.ok ? ((await reply.json()) as { stopped: boolean; stoppedAt: string | null }) : undefined;
+      }, 10_000);
+      assert.deepEqual([view.stopped, view.stoppedAt], [true, null]);
+      await page.goto(`http://dev.localhost:${later.port}/?q=stopped`);
+      const laterState = page.locator('li[data-deployment="feature-gone"] .stopped-state');
+      await laterState.waitFor({ state: 'visible' });
+      assert.equal(await laterState.innerText(), 'Stopped · none of its services is running');
+      assert.deepEqual(await visibleCards(page), ['feature-gone'], 'the filter finds stopped deployments by the word');
+      await saveScreenshot(page, 'dashboard stopped before the proxy started');
+    } finally {
+      await page.goto(dashboard);
+      await later.close();
+    }
+    await etcd.client.delete().prefix(`${P}feature-gone/`);
+    await page.waitForSelector('li[data-deployment="feature-gone"]', { state: 'detached', timeout: 10_000 });
   });
 
   test('an unknown deployment shows a helpful 404 page in the browser', async () => {
