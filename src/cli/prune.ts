@@ -3,7 +3,7 @@ import { idleDeployments } from '../activity/idle.ts';
 import { loadEtcdConfig } from '../config/serve-config.ts';
 import { ETCD_SETTINGS } from '../config/settings.ts';
 import { formatAge, summarizeDeployments } from '../registration/deployment-summary.ts';
-import { parseAge, planPrune } from '../registration/prune-plan.ts';
+import { parseAge, planPrune, runningServices } from '../registration/prune-plan.ts';
 import { deploymentKey, deploymentPrefix } from '../registry/keys.ts';
 import { runWithEtcd } from './etcd-command.ts';
 import { addSettingOptions, settingValues } from './settings-options.ts';
@@ -41,8 +41,11 @@ export function registerPrune(program: Command): void {
           idleForMs === undefined
             ? `created ${d.created}, ${formatAge(now - Date.parse(d.created!))} ago`
             : `last opened ${d.lastRequest === undefined ? 'never' : `${formatAge(now - Date.parse(d.lastRequest))} ago`}, created ${d.created ?? 'at an unknown time'}`;
+        // Removing the keys of a deployment whose services run leaves them running without a route: say so.
+        const running = runningServices(d);
+        const stillRunning = (would: string): string => (running.length === 0 ? '' : ` — still has running services: ${running.join(', ')}; they ${would}keep running without a route`);
         if (opts.dryRun) {
-          process.stdout.write(`would remove ${d.deployment} (${age})\n`);
+          process.stdout.write(`would remove ${d.deployment} (${age})${stillRunning('would ')}\n`);
           continue;
         }
         // Only if `created` is unchanged: a deployment deregistered and registered again meanwhile is new, not old.
@@ -53,7 +56,7 @@ export function registerPrune(program: Command): void {
         if (idleForMs !== undefined) guard = guard.and(lastRequest, 'Mod', '==', revisions.get(lastRequest) ?? 0);
         const txn = await guard.then(client.delete().prefix(deploymentPrefix(etcd.prefix, d.deployment))).commit();
         if (txn.succeeded) removed++;
-        process.stdout.write(txn.succeeded ? `removed ${d.deployment} (${age})\n` : `kept ${d.deployment}: registered again or opened meanwhile\n`);
+        process.stdout.write(txn.succeeded ? `removed ${d.deployment} (${age})${stillRunning('')}\n` : `kept ${d.deployment}: registered again or opened meanwhile\n`);
       }
       if (plan.remove.length === 0) {
         const criteria = [opts.olderThan && `older than ${opts.olderThan}`, opts.idleFor && `idle for ${opts.idleFor}`].filter(Boolean).join(' and ');

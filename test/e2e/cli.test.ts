@@ -149,12 +149,15 @@ describe('one-shot commands against etcd', () => {
 
     const dry = cli(['prune', '--older-than', '7d', '--dry-run']);
     assert.equal(dry.status, 0, dry.stderr);
-    assert.match(dry.stdout, /^would remove old \(created \S+, 10d ago\)\nwould remove older \(created \S+, 30d ago\)\nkept 1 without a created time: undated\n$/);
+    assert.match(
+      dry.stdout,
+      /^would remove old \(created \S+, 10d ago\) — still has running services: web; they would keep running without a route\nwould remove older \(created \S+, 30d ago\)\nkept 1 without a created time: undated\n$/,
+    );
     assert.deepEqual(await keys(), before);
 
     const real = cli(['prune', '--older-than', '7d']);
     assert.equal(real.status, 0, real.stderr);
-    assert.match(real.stdout, /^removed old .*\nremoved older .*\n2 of 2 removed\n/);
+    assert.match(real.stdout, /^removed old .* — still has running services: web; they keep running without a route\nremoved older \(created \S+, 30d ago\)\n2 of 2 removed\n/);
     assert.deepEqual(await keys(), [`${prefix}recent/created`, `${prefix}undated/service/web/ip`, `${prefix}undated/service/web/port`]);
     assert.match(cli(['prune', '--older-than', '12h']).stdout, /^removed recent/);
     assert.match(cli(['prune', '--older-than', '1h30m']).stdout, /^no deployment is older than 1h30m\n/);
