@@ -1,5 +1,5 @@
-import type { RouteChange } from '../routing/route-table.ts';
-import type { Registry } from './registry.ts';
+import type { Deployment, RouteChange } from '../routing/route-table.ts';
+import type { RegistryEvents } from './registry.ts';
 
 /** A registered deployment none of whose services is running (routable). */
 export interface Stop {
@@ -12,8 +12,12 @@ export interface StopSource {
   stop(deployment: string): Stop | undefined;
 }
 
-/** The part of the registry the tracker reads: its table and its events. */
-export type StopTrackerRegistry = Pick<Registry, 'table' | 'on' | 'off'>;
+/** The part of the registry the tracker reads: its deployments and its events (a read-only view will do). */
+export interface StopTrackerRegistry {
+  readonly table: { readonly deployments: ReadonlyMap<string, Deployment> };
+  on<E extends keyof RegistryEvents>(event: E, listener: (...args: RegistryEvents[E]) => void): unknown;
+  off<E extends keyof RegistryEvents>(event: E, listener: (...args: RegistryEvents[E]) => void): unknown;
+}
 
 const UNKNOWN_TIME: Stop = Object.freeze({ at: undefined });
 
