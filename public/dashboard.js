@@ -103,14 +103,25 @@ function card(d) {
   const branch = d.branch && d.branch !== d.name ? el('div', { class: 'branch', title: 'git branch' }, svgIcon(BRANCH_ICON), el('span', { text: d.branch })) : null;
   const services = d.services.length
     ? el('ul', { class: 'services' }, ...d.services.map((s) => serviceItem(d, s)))
-    : el('p', { class: 'meta', text: 'No services registered yet.' });
+    : d.stopped
+      ? null
+      : el('p', { class: 'meta', text: 'No services registered yet.' });
+  // Its `created`/`branch` keys outlive the services: say it stopped, and what to do about it.
+  const stopped = d.stopped
+    ? el(
+        'div',
+        { class: 'stopped' },
+        el('p', { class: 'stopped-state' }, d.stoppedAt ? timeEl(d.stoppedAt, 'Stopped ') : 'Stopped', ' · none of its services is running'),
+        el('p', { class: 'stopped-hint', text: `Deploy the branch again, or remove it: branch-proxy deregister --deployment ${d.name}` }),
+      )
+    : null;
   const meta = el(
     'div',
     { class: 'meta' },
     d.created ? el('span', {}, 'Created ', el('time', { datetime: d.created, title: d.created, text: absolute.format(new Date(d.created)) })) : null,
     el('span', {}, d.lastVisited ? timeEl(d.lastVisited, 'Last visited ') : 'Never visited'),
   );
-  return el('li', { class: 'card', 'data-deployment': d.name }, head, branch, services, meta);
+  return el('li', { class: d.stopped ? 'card is-stopped' : 'card', 'data-deployment': d.name }, head, branch, stopped, services, meta);
 }
 
 function createdMs(d) {
@@ -124,7 +135,7 @@ function newestFirst(a, b) {
 
 function matches(d, words) {
   if (words.length === 0) return true;
-  const haystack = [d.name, d.branch ?? '', ...d.services.map((s) => `${s.name} ${d.name}-${s.name}`)].join(' ').toLowerCase();
+  const haystack = [d.name, d.branch ?? '', d.stopped ? 'stopped' : '', ...d.services.map((s) => `${s.name} ${d.name}-${s.name}`)].join(' ').toLowerCase();
   return words.every((w) => haystack.includes(w));
 }
 

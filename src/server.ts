@@ -19,6 +19,7 @@ import { createForwarder } from './proxy/forwarder.ts';
 import { createHttpsRedirect } from './proxy/https-redirect.ts';
 import { createProxyHandler } from './proxy/proxy-handler.ts';
 import type { RegistryView } from './registry/registry-view.ts';
+import { StopTracker } from './registry/stop-tracker.ts';
 import { watchRegistry } from './registry/watch-registry.ts';
 import { createHostMatcher } from './routing/host.ts';
 import type { Target } from './routing/route-table.ts';
@@ -80,7 +81,8 @@ export async function startServer(config: ServeConfig, log: Logger, worker?: Wor
   const ownProbe = worker ? undefined : new TargetProbe(registry, { intervalMs: config.probeIntervalMs });
   const probeDone = ownProbe?.run(stopWeb.signal);
   const probe = worker?.reachability ?? ownProbe!;
-  const sources = { defaultService: config.defaultService, activity, reachability: probe };
+  const stops = new StopTracker(registry, { signal: stopWeb.signal });
+  const sources = { defaultService: config.defaultService, activity, reachability: probe, stops };
   const matchHost = createHostMatcher(config.domains);
   let server: Server | HttpsServer | undefined;
   const publicApp = createPublicApp({
@@ -96,6 +98,7 @@ export async function startServer(config: ServeConfig, log: Logger, worker?: Wor
         registry,
         forwarder,
         defaultService: config.defaultService,
+        stops,
         log,
         dashboard,
         observer: observeRequests(metrics, activity),

@@ -14,9 +14,10 @@ const CALL_TIMEOUT_MS = 4_000;
 /**
  * Runs a one-shot command against etcd with a hard deadline, then closes the
  * client. Failures of etcd (refused, timed out, no leader) become one line on
- * stderr and exit code 1; anything else (UsageError) is rethrown to main.
+ * stderr (ending with `unavailableHint`, when given) and exit code 1; anything
+ * else (UsageError) is rethrown to main.
  */
-export async function runWithEtcd(config: EtcdConfig, work: (client: Etcd3) => Promise<void>): Promise<void> {
+export async function runWithEtcd(config: EtcdConfig, work: (client: Etcd3) => Promise<void>, unavailableHint?: string): Promise<void> {
   const client = createEtcdClient(config, { callTimeoutMs: CALL_TIMEOUT_MS });
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
@@ -26,7 +27,7 @@ export async function runWithEtcd(config: EtcdConfig, work: (client: Etcd3) => P
     await Promise.race([work(client), deadline]);
   } catch (err) {
     if (!isEtcdFailure(err)) throw err;
-    process.stderr.write(`branch-proxy: etcd at ${config.endpoints.join(',')} unavailable: ${firstLine(err)}\n`);
+    process.stderr.write(`branch-proxy: etcd at ${config.endpoints.join(',')} unavailable: ${firstLine(err)}${unavailableHint ? `; ${unavailableHint}` : ''}\n`);
     process.exitCode = 1;
   } finally {
     clearTimeout(timer);

@@ -3,7 +3,7 @@ import { idleDeployments } from '../activity/idle.ts';
 import { loadEtcdConfig } from '../config/serve-config.ts';
 import { ETCD_SETTINGS } from '../config/settings.ts';
 import { formatAge, summarizeDeployments } from '../registration/deployment-summary.ts';
-import { parseAge, planPrune } from '../registration/prune-plan.ts';
+import { parseAge, planPrune, runningServices } from '../registration/prune-plan.ts';
 import { parseIsoTime } from '../registry/iso-time.ts';
 import { deploymentKey, deploymentPrefix } from '../registry/keys.ts';
 import { runWithEtcd } from './etcd-command.ts';
@@ -42,8 +42,11 @@ export function registerPrune(program: Command): void {
           idleForMs === undefined
             ? `created ${d.created}, ${ago(d.created, now)}`
             : `last opened ${ago(d.lastRequest, now) ?? 'never'}, created ${d.created ?? 'at an unknown time'}`;
+        // Removing the keys of a deployment whose services run leaves them running without a route: say so.
+        const running = runningServices(d);
+        const stillRunning = (would: string): string => (running.length === 0 ? '' : ` — still has running services: ${running.join(', ')}; they ${would}keep running without a route`);
         if (opts.dryRun) {
-          process.stdout.write(`would remove ${d.deployment} (${age})\n`);
+          process.stdout.write(`would remove ${d.deployment} (${age})${stillRunning('would ')}\n`);
           continue;
         }
         // Only if `created` is unchanged: a deployment deregistered and registered again meanwhile is new, not old.
@@ -54,7 +57,7 @@ export function registerPrune(program: Command): void {
         if (idleForMs !== undefined) guard = guard.and(lastRequest, 'Mod', '==', revisions.get(lastRequest) ?? 0);
         const txn = await guard.then(client.delete().prefix(deploymentPrefix(etcd.prefix, d.deployment))).commit();
         if (txn.succeeded) removed++;
-        process.stdout.write(txn.succeeded ? `removed ${d.deployment} (${age})\n` : `kept ${d.deployment}: registered again or opened meanwhile\n`);
+        process.stdout.write(txn.succeeded ? `removed ${d.deployment} (${age})${stillRunning('')}\n` : `kept ${d.deployment}: registered again or opened meanwhile\n`);
       }
       if (plan.remove.length === 0) {
         const criteria = [opts.olderThan && `older than ${opts.olderThan}`, opts.idleFor && `idle for ${opts.idleFor}`].filter(Boolean).join(' and ');

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { AggregatorRegistry } from 'prom-client';
 import type { ServeConfig } from '../config/serve-config.ts';
 import { describeConfig } from '../config/describe-config.ts';
+import { StopTracker } from '../registry/stop-tracker.ts';
 import { watchRegistry } from '../registry/watch-registry.ts';
 import type { RunningServer } from '../server.ts';
 import { publicLinks, startAdmin } from '../web/admin-listener.ts';
@@ -36,7 +37,7 @@ export async function startPrimary(config: ServeConfig, log: Logger): Promise<Ru
   });
   const admin = await startAdmin(config, {
     registry,
-    sources: { defaultService: config.defaultService, reachability: probe },
+    sources: { defaultService: config.defaultService, reachability: probe, stops: new StopTracker(registry, { signal: stopProbe.signal }) },
     metrics: async () => ({ contentType: aggregator.contentType, body: await aggregator.clusterMetrics() }),
     publicLinks: () => publicLinks(config, publicPort),
     workers: () => workers.readiness(),

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { AccessGate } from '../access/access-gate.ts';
 import { gated } from '../access/gated-handler.ts';
 import type { RegistryView } from '../registry/registry-view.ts';
+import type { StopSource } from '../registry/stop-tracker.ts';
 import type { HostMatch } from '../routing/host.ts';
 import type { Deployment, Target } from '../routing/route-table.ts';
 import { foreignHostInfo, notLoadedInfo, notRoutedInfo, upstreamFailureInfo } from '../web/error-info.ts';
@@ -33,6 +34,8 @@ export interface ProxyHandlerOptions {
   readonly registry: RegistryView;
   readonly forwarder: Forwarder;
   readonly defaultService: string;
+  /** Deployments whose services have all stopped, for wording their 404 page. */
+  readonly stops?: StopSource;
   readonly log: Logger;
   /** Serves the bare base domain (dashboard, API). */
   readonly dashboard: (req: IncomingMessage, res: ServerResponse) => void;
@@ -64,7 +67,7 @@ export function createProxyHandler(o: ProxyHandlerOptions) {
     }
     const resolution = o.registry.resolve(match.label, o.defaultService);
     if (resolution.kind !== 'route') {
-      if (o.registry.ready) sendError(req, res, notRoutedInfo(resolution, hostOf(match), match.domain, o.registry.table, linkBase(req), o.defaultService));
+      if (o.registry.ready) sendError(req, res, notRoutedInfo(resolution, hostOf(match), match.domain, o.registry.table, linkBase(req), o.defaultService, o.stops));
       else sendError(req, res, notLoadedInfo(hostOf(match), match.domain, linkBase(req)), RETRY_SOON);
       if (accessLogOn) accessLog(req, res, performance.now() - start, resolution.kind === 'unknown-service' ? resolution.deployment.name : undefined, resolution.kind === 'unknown-service' ? resolution.service : undefined);
       observer?.request(resolution.kind === 'unknown-service' ? resolution.deployment.name : undefined, undefined, res.statusCode, (performance.now() - start) / 1000);

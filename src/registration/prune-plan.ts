@@ -27,3 +27,11 @@ export function planPrune(deployments: readonly DeploymentSummary[], maxAgeMs: n
     undated: deployments.filter((d) => d.created === undefined),
   };
 }
+
+/**
+ * Services of a deployment still registered with ip and port, i.e. running:
+ * pruning it takes away their routes, it does not stop them.
+ */
+export function runningServices(d: DeploymentSummary): string[] {
+  return d.services.filter((s) => s.target !== undefined).map((s) => s.service);
+}

@@ -1,6 +1,7 @@
 import { parseIsoTime } from '../registry/iso-time.ts';
 import type { RouteTableView } from '../registry/registry-view.ts';
 import type { Deployment, Target } from '../routing/route-table.ts';
+import type { StopSource } from '../registry/stop-tracker.ts';
 import type { LinkBase } from './links.ts';
 import { deploymentUrl } from './links.ts';
 import { defaultServiceFirst } from './service-order.ts';
@@ -21,6 +22,8 @@ export interface ViewSources {
     serviceLastVisited(deployment: string, service: string): number | undefined;
   };
   readonly reachability?: { status(target: Target): Reachability };
+  /** Deployments whose services have all stopped. */
+  readonly stops?: StopSource;
 }
 
 export interface ServiceView {
@@ -53,12 +56,17 @@ export interface DeploymentView {
   url: string;
   /** Last request to any service, by any proxy replica (ISO-8601). */
   lastVisited: string | null;
+  /** Registered, but none of its services is running any more (its `created`/`branch` keys outlive them). */
+  stopped: boolean;
+  /** When this proxy saw its last service go (ISO-8601); null while running, or when it had stopped before the proxy started. */
+  stoppedAt: string | null;
   /** Default service first, then by name. */
   services: ServiceView[];
 }
 
 export function viewDeployment(d: Deployment, sources: ViewSources, base: LinkBase, domain: string): DeploymentView {
   const defaultService = d.defaultService ?? sources.defaultService;
+  const stop = sources.stops?.stop(d.name);
   return {
     name: d.name,
     branch: d.branch ?? null,
@@ -66,6 +74,8 @@ export function viewDeployment(d: Deployment, sources: ViewSources, base: LinkBa
     defaultService,
     url: deploymentUrl(base, domain, d.name),
     lastVisited: iso(sources.activity?.lastVisited(d)),
+    stopped: stop !== undefined,
+    stoppedAt: iso(stop?.at),
     services: defaultServiceFirst(d.services.values(), defaultService)
       .map((s) => {
         const probe = s.target ? sources.reachability?.status(s.target) : undefined;

@@ -1,3 +1,5 @@
+import { formatAge } from '../registration/deployment-summary.ts';
+import type { Stop, StopSource } from '../registry/stop-tracker.ts';
 import type { RouteTableView } from '../registry/registry-view.ts';
 import type { Deployment, Resolution, Target } from '../routing/route-table.ts';
 import type { ErrorInfo, Link } from './error-page.ts';
@@ -32,20 +34,28 @@ export function notRoutedInfo(
   table: RouteTableView,
   base: LinkBase,
   fallbackService: string,
+  stops?: StopSource,
 ): ErrorInfo {
   const dashboard = dashboardUrl(base, domain);
   if (resolution.kind === 'unknown-service') {
     const d = resolution.deployment;
+    const links = serviceLinks(d, base, domain, d.defaultService ?? fallbackService);
+    const stop = stops?.stop(d.name);
     return {
       status: 404,
       error: 'unknown-service',
-      title: 'Service not found',
-      message: `Deployment "${d.name}" has no running service "${resolution.service}". Its services are listed below.`,
+      title: stop ? 'Deployment stopped' : 'Service not found',
+      message: stop
+        ? stoppedMessage(d.name, stop)
+        : links.length > 0
+          ? `Deployment "${d.name}" has no running service "${resolution.service}". Its services are listed below.`
+          : `Deployment "${d.name}" is registered, but none of its services has registered yet. Retry once it has started.`,
       host,
       deployment: d.name,
       ...(d.branch === undefined ? {} : { branch: d.branch }),
       service: resolution.service,
-      links: serviceLinks(d, base, domain, d.defaultService ?? fallbackService),
+      ...(stop ? { stopped: true, ...(stop.at === undefined ? {} : { stoppedAt: new Date(stop.at).toISOString() }) } : {}),
+      links,
       linksTitle: `Services of ${d.name}`,
       dashboard,
     };
@@ -97,6 +107,15 @@ export function foreignHostInfo(host: string, domains: readonly string[]): Error
   return host === ''
     ? { status: 400, error: 'missing-host', title: 'Bad Request', message: `The request has no Host header. This proxy serves ${served}.` }
     : { status: 421, error: 'unknown-host', title: 'Misdirected Request', message: `This proxy serves ${served}, not "${host}".`, host };
+}
+
+/** What a visitor of a deployment whose services have all stopped can do about it. */
+function stoppedMessage(name: string, stop: Stop): string {
+  const when = stop.at === undefined ? 'stopped' : `stopped ${formatAge(Date.now() - stop.at)} ago`;
+  return (
+    `${name} is registered, but none of its services is running (${when}). ` +
+    `Deploy the branch again to bring it back; if the branch is gone, remove what is left with branch-proxy deregister --deployment ${name} (or branch-proxy prune).`
+  );
 }
 
 /** The deployment's routable services, its default one first, each with its backend address. */

@@ -28,6 +28,10 @@ export interface ErrorInfo {
   readonly target?: string;
   /** When the deployment was registered (its `created` key). */
   readonly registered?: string;
+  /** Registered, but none of its services is running any more. */
+  readonly stopped?: true;
+  /** When this proxy saw its last service go (ISO-8601); absent when that happened before the proxy loaded the registry. */
+  readonly stoppedAt?: string;
   /** When the proxy answered with this error (ISO-8601), for bug reports. */
   readonly time?: string;
   /** "Did you mean": the closest deployments to what was asked. */
@@ -92,6 +96,7 @@ export function renderErrorHtml(info: ErrorInfo): string {
       ['Service', info.service],
       ['Target', info.target],
       ['Registered', info.registered],
+      ['Stopped', info.stoppedAt],
       ['Time', info.time],
     ] as const
   )

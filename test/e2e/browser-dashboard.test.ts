@@ -1,7 +1,5 @@
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import { deploymentKey, serviceKey } from '../../src/registry/keys.ts';
@@ -11,10 +9,10 @@ import type { EtcdServer } from '../helpers/etcd.ts';
 import { startEtcd } from '../helpers/etcd.ts';
 import type { TestProxy } from '../helpers/proxy.ts';
 import { startProxy } from '../helpers/proxy.ts';
+import { saveScreenshot } from '../helpers/screenshots.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const P = '/deployment/';
-/** Screenshots land here (gitignored) so a broken layout can be looked at. */
-const RESULTS = join(import.meta.dirname, '..', '..', 'test-results');
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
@@ -27,9 +25,17 @@ async function register(etcd: EtcdServer, name: string, o: { branch?: string; cr
   await etcd.client.put(deploymentKey(P, name, 'created')).value(new Date(Date.now() - o.createdAgoMs).toISOString());
 }
 
-/** Names of the cards the visitor can see, top to bottom. */
-function visibleCards(page: Page): Promise<string[]> {
-  return page.$$eval('li[data-deployment]', (els) => els.filter((e) => !(e as HTMLElement).hidden).map((e) => e.getAttribute('data-deployment') ?? ''));
+/**
+ * Names of the cards a visitor can see, in reading order. Visible as Playwright
+ * judges it (laid out with a size, not hidden by CSS), never the `hidden`
+ * property: a stylesheet can keep an element with `hidden` on screen.
+ */
+async function visibleCards(page: Page): Promise<string[]> {
+  const names: string[] = [];
+  for (const card of await page.locator('li[data-deployment]').all()) {
+    if (await card.isVisible()) names.push((await card.getAttribute('data-deployment')) ?? '');
+  }
+  return names;
 }
 
 describe('dashboard in a real browser (headless Chromium)', () => {
@@ -43,7 +49,6 @@ describe('dashboard in a real browser (headless Chromium)', () => {
   let dashboard: string;
 
   before(async () => {
-    mkdirSync(RESULTS, { recursive: true });
     etcd = await startEtcd();
     web = await startBackend('web');
     api = await startBackend('api');
@@ -67,35 +72,64 @@ describe('dashboard in a real browser (headless Chromium)', () => {
     await api?.close();
     await etcd?.destroy();
   });
+  // One screenshot per test, of the page as the test left it (also when it failed).
+  afterEach(async (t) => {
+    if (page && !page.isClosed()) await saveScreenshot(page, `dashboard ${t.name}`);
+  });
 
   test('lists every deployment, newest first, with branch, service links and reachability', async () => {
     await page.goto(dashboard);
     await page.waitForSelector('li[data-deployment="bugfix-typo"]');
     assert.deepEqual(await visibleCards(page), ['feature-login-form', 'main', 'bugfix-typo']);
+    assert.equal(await page.locator('#count').innerText(), '3');
+    assert.equal(await page.locator('#notice').isVisible(), false, 'no registry warning while etcd is connected');
+    assert.equal(await page.locator('#empty').isVisible(), false, 'no empty-state box above a full list');
     const main = page.locator('li[data-deployment="main"]');
     assert.equal(await main.locator('.branch').count(), 0, 'a branch equal to the name is not repeated');
-    assert.match((await page.locator('li[data-deployment="bugfix-typo"] .branch').textContent()) ?? '', /bugfix\/TYPO-123/);
-    const links = await main.locator('.service a.url').evaluateAll((as) => as.map((a) => (a as HTMLAnchorElement).href));
-    assert.deepEqual(links, [`http://main.dev.localhost:${proxy.port}/`, `http://main-api.dev.localhost:${proxy.port}/`], 'default service first, as <deployment>.<domain>');
+    const branch = page.locator('li[data-deployment="bugfix-typo"] .branch');
+    assert.ok(await branch.isVisible());
+    assert.match(await branch.innerText(), /bugfix\/TYPO-123/);
+    const links = main.locator('.service a.url');
+    assert.deepEqual(await links.allInnerTexts(), [`main.dev.localhost:${proxy.port}`, `main-api.dev.localhost:${proxy.port}`], 'default service first, as <deployment>.<domain>');
+    assert.deepEqual(
+      await links.evaluateAll((as) => as.map((a) => (a as HTMLAnchorElement).href)),
+      [`http://main.dev.localhost:${proxy.port}/`, `http://main-api.dev.localhost:${proxy.port}/`],
+      'each link leads where its text says',
+    );
     // The worker on port 1 refuses connections; the web backends accept them.
-    await page.waitForSelector('li[data-deployment="feature-login-form"] [data-service="worker"][data-reachable="false"]');
-    await page.waitForSelector('li[data-deployment="feature-login-form"] [data-service="web"][data-reachable="true"]');
-    assert.match((await main.locator('.age').textContent()) ?? '', /day|hour/);
-    assert.match((await main.locator('.meta').textContent()) ?? '', /Never visited/);
-    await page.screenshot({ path: join(RESULTS, 'dashboard.png'), fullPage: true });
+    const login = page.locator('li[data-deployment="feature-login-form"]');
+    await login.locator('[data-service="worker"] .detail', { hasText: 'not accepting connections' }).waitFor({ state: 'visible' });
+    await login.locator('[data-service="web"] .detail', { hasText: /· accepting connections/ }).waitFor({ state: 'visible' });
+    assert.match(await main.locator('.age').innerText(), /day|hour/);
+    assert.match(await main.locator('.meta').last().innerText(), /Never visited/);
+  });
+
+  test('opening the dashboard with ?q= shows only the matching deployments on screen', async () => {
+    // Regression: the cards got the `hidden` attribute, and `.card { display: flex }` kept them on screen.
+    await page.goto(`${dashboard}?q=login`);
+    await page.locator('#count', { hasText: '1 of 3' }).waitFor({ state: 'visible' });
+    assert.equal(await page.locator('#filter').inputValue(), 'login');
+    assert.deepEqual(await visibleCards(page), ['feature-login-form']);
+    assert.equal(await page.locator('li[data-deployment="main"]').boundingBox(), null, 'main takes no space on screen');
+    assert.doesNotMatch(await page.locator('#deployments').innerText(), /bugfix/, 'no text of a filtered-out card is on screen');
   });
 
   test('the filter box narrows the list as one types part of a branch name', async () => {
+    await page.goto(dashboard);
+    await page.waitForSelector('li[data-deployment="bugfix-typo"]');
     await page.fill('#filter', 'login');
     assert.deepEqual(await visibleCards(page), ['feature-login-form']);
-    assert.equal(await page.locator('#count').textContent(), '1 of 3');
+    assert.equal(await page.locator('#count').innerText(), '1 of 3');
+    await saveScreenshot(page, 'dashboard filter login');
     await page.fill('#filter', 'TYPO');
     assert.deepEqual(await visibleCards(page), ['bugfix-typo'], 'case-insensitive, matches the raw branch');
     await page.fill('#filter', 'nothing-like-this');
     assert.deepEqual(await visibleCards(page), []);
-    assert.match((await page.locator('#empty').textContent()) ?? '', /Nothing matches/);
+    assert.ok(await page.locator('#empty').isVisible());
+    assert.match(await page.locator('#empty').innerText(), /Nothing matches/);
     await page.fill('#filter', '');
     assert.equal((await visibleCards(page)).length, 3);
+    assert.equal(await page.locator('#empty').isVisible(), false);
   });
 
   test('a deployment registered in etcd appears without a reload, and one removed disappears', async (t) => {
@@ -106,22 +140,23 @@ describe('dashboard in a real browser (headless Chromium)', () => {
     t.diagnostic(`new deployment visible in the browser ${(performance.now() - start).toFixed(0)} ms after its registration began`);
     assert.equal((await visibleCards(page))[0], 'feature-search', 'newest first');
     assert.equal(await page.evaluate(() => (window as unknown as { marker?: number }).marker), 42, 'same page: no reload');
-    await page.screenshot({ path: join(RESULTS, 'dashboard-live-update.png'), fullPage: true });
+    await saveScreenshot(page, 'dashboard live update');
 
     await etcd.client.delete().prefix(`${P}bugfix-typo/`);
     await page.waitForSelector('li[data-deployment="bugfix-typo"]', { state: 'detached', timeout: 10_000 });
+    assert.equal((await visibleCards(page)).includes('bugfix-typo'), false);
   });
 
   test('clicking a service link lands on that backend through the proxy', async () => {
     await page.click('li[data-deployment="main"] [data-service="api"] a.url');
     await page.waitForURL(`http://main-api.dev.localhost:${proxy.port}/`);
-    const body = JSON.parse((await page.locator('body').textContent()) ?? '{}') as { backend?: string; headers?: Record<string, string> };
+    const body = JSON.parse(await page.locator('body').innerText()) as { backend?: string; headers?: Record<string, string> };
     assert.equal(body.backend, 'api');
     assert.equal(body.headers?.host, `main-api.dev.localhost:${proxy.port}`);
     await page.goBack();
-    await page.waitForSelector('li[data-deployment="main"]');
-    // The visit is now on the dashboard (this proxy's own memory; etcd gets it within ACTIVITY_WRITE_MS).
-    await page.waitForFunction(() => /Last visited/.test(document.querySelector('li[data-deployment="main"] .meta')?.textContent ?? ''), undefined, { timeout: 10_000 }).catch(() => undefined);
+    await page.reload();
+    // The visit shows on main's card: at once from this proxy's memory, or as a live update once it reaches etcd.
+    await page.locator('li[data-deployment="main"] .meta', { hasText: 'Last visited' }).waitFor({ state: 'visible', timeout: 15_000 });
   });
 
   test('is readable on a phone', async () => {
@@ -131,11 +166,11 @@ describe('dashboard in a real browser (headless Chromium)', () => {
       await phone.waitForSelector('li[data-deployment="main"]');
       const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
       assert.equal(overflow, 0, 'no horizontal scrolling');
-      const cardWidth = await phone.locator('li[data-deployment="main"]').evaluate((e) => e.getBoundingClientRect().width);
-      assert.ok(cardWidth > 300, `cards use the screen width (${cardWidth}px)`);
-      await phone.screenshot({ path: join(RESULTS, 'dashboard-phone.png'), fullPage: true });
+      const box = await phone.locator('li[data-deployment="main"]').boundingBox();
+      assert.ok(box && box.width > 300, `cards use the screen width (${box?.width}px)`);
+      await saveScreenshot(phone, 'dashboard phone');
       await phone.emulateMedia({ colorScheme: 'dark' });
-      await phone.screenshot({ path: join(RESULTS, 'dashboard-phone-dark.png') });
+      await saveScreenshot(phone, 'dashboard phone dark');
     } finally {
       await phone.close();
     }
@@ -145,18 +180,67 @@ describe('dashboard in a real browser (headless Chromium)', () => {
     assert.deepEqual(pageErrors, []);
   });
 
+  test('a deployment whose services all stopped shows as stopped, with when, on its card, in the API and on its 404 page', async () => {
+    await register(etcd, 'feature-gone', { branch: 'feature/gone', createdAgoMs: 60_000, services: { web: web.port } });
+    const card = page.locator('li[data-deployment="feature-gone"]');
+    await card.locator('.service', { hasText: 'accepting connections' }).waitFor({ state: 'visible', timeout: 10_000 });
+    // What `register` does as it stops: revoking its lease deletes ip and port; created and branch stay.
+    await etcd.client.delete().prefix(`${P}feature-gone/service/`);
+    const state = card.locator('.stopped-state');
+    await state.waitFor({ state: 'visible', timeout: 10_000 });
+    assert.equal(await state.innerText(), 'Stopped just now · none of its services is running');
+    assert.match(await card.locator('.stopped-hint').innerText(), /branch-proxy deregister --deployment feature-gone/);
+    assert.doesNotMatch(await card.innerText(), /No services registered yet/, 'not mistaken for one waiting for its first service');
+    await saveScreenshot(page, 'dashboard stopped deployment');
+
+    const api = (await (await fetch(`http://127.0.0.1:${proxy.adminPort}/api/deployments/feature-gone`)).json()) as { stopped: boolean; stoppedAt: string | null; services: unknown[] };
+    assert.equal(api.stopped, true);
+    assert.ok(api.stoppedAt !== null && Date.now() - Date.parse(api.stoppedAt) < 60_000, `stoppedAt ${api.stoppedAt}`);
+    assert.deepEqual(api.services, []);
+
+    const res = await page.goto(`http://feature-gone.dev.localhost:${proxy.port}/`);
+    assert.equal(res?.status(), 404);
+    assert.match(await page.locator('main > p').first().innerText(), /^feature-gone is registered, but none of its services is running \(stopped \d+s ago\)\. Deploy the branch again/);
+    assert.doesNotMatch(await page.locator('main').innerText(), /listed below/);
+    await saveScreenshot(page, 'error 404 stopped deployment');
+
+    // A proxy that starts after the stop cannot know when: stopped, without a time.
+    const later = await startProxy(etcd.endpoint, { LOG_LEVEL: 'warn' });
+    try {
+      const { value: view } = await waitFor('the second proxy to load the registry', async () => {
+        const reply = await fetch(`http://127.0.0.1:${later.adminPort}/api/deployments/feature-gone`);
+        return reply.ok ? ((await reply.json()) as { stopped: boolean; stoppedAt: string | null }) : undefined;
+      }, 10_000);
+      assert.deepEqual([view.stopped, view.stoppedAt], [true, null]);
+      await page.goto(`http://dev.localhost:${later.port}/?q=stopped`);
+      const laterState = page.locator('li[data-deployment="feature-gone"] .stopped-state');
+      await laterState.waitFor({ state: 'visible' });
+      assert.equal(await laterState.innerText(), 'Stopped · none of its services is running');
+      assert.deepEqual(await visibleCards(page), ['feature-gone'], 'the filter finds stopped deployments by the word');
+      await saveScreenshot(page, 'dashboard stopped before the proxy started');
+    } finally {
+      await page.goto(dashboard);
+      await later.close();
+    }
+    await etcd.client.delete().prefix(`${P}feature-gone/`);
+    await page.waitForSelector('li[data-deployment="feature-gone"]', { state: 'detached', timeout: 10_000 });
+  });
+
   test('an unknown deployment shows a helpful 404 page in the browser', async () => {
     const res = await page.goto(`http://feature-logn-form.dev.localhost:${proxy.port}/`);
     assert.equal(res?.status(), 404);
     const suggestion = page.locator('ul.links a').first();
+    assert.ok(await suggestion.isVisible());
+    assert.equal(await suggestion.innerText(), 'feature-login-form');
     assert.equal(await suggestion.getAttribute('href'), `http://feature-login-form.dev.localhost:${proxy.port}`);
-    await page.screenshot({ path: join(RESULTS, 'error-404.png'), fullPage: true });
+    await saveScreenshot(page, 'error 404');
     await page.goto(`http://main-nosuch.dev.localhost:${proxy.port}/`);
-    assert.deepEqual(await page.locator('ul.links a').evaluateAll((as) => as.map((a) => a.textContent)), ['main-web', 'main-api'], 'the fallback default service (web) first');
-    await page.screenshot({ path: join(RESULTS, 'error-404-service.png'), fullPage: true });
+    assert.deepEqual(await page.locator('ul.links a').allInnerTexts(), ['main-web', 'main-api'], 'the fallback default service (web) first');
+    await saveScreenshot(page, 'error 404 service');
     await page.goto(`http://feature-login-form-worker.dev.localhost:${proxy.port}/`);
-    assert.match((await page.locator('h1').textContent()) ?? '', /502/);
-    await page.screenshot({ path: join(RESULTS, 'error-502.png'), fullPage: true });
+    assert.ok(await page.locator('h1').isVisible());
+    assert.match(await page.locator('h1').innerText(), /502/);
+    await saveScreenshot(page, 'error 502');
     await page.goto(`http://feature-logn-form.dev.localhost:${proxy.port}/`);
     await page.click('p.all a');
     await page.waitForSelector('li[data-deployment="main"]');

@@ -149,18 +149,48 @@ describe('one-shot commands against etcd', () => {
 
     const dry = cli(['prune', '--older-than', '7d', '--dry-run']);
     assert.equal(dry.status, 0, dry.stderr);
-    assert.match(dry.stdout, /^would remove old \(created \S+, 10d ago\)\nwould remove older \(created \S+, 30d ago\)\nkept 1 without a created time: undated\n$/);
+    assert.match(
+      dry.stdout,
+      /^would remove old \(created \S+, 10d ago\) — still has running services: web; they would keep running without a route\nwould remove older \(created \S+, 30d ago\)\nkept 1 without a created time: undated\n$/,
+    );
     assert.deepEqual(await keys(), before);
 
     const real = cli(['prune', '--older-than', '7d']);
     assert.equal(real.status, 0, real.stderr);
-    assert.match(real.stdout, /^removed old .*\nremoved older .*\n2 of 2 removed\n/);
+    assert.match(real.stdout, /^removed old .* — still has running services: web; they keep running without a route\nremoved older \(created \S+, 30d ago\)\n2 of 2 removed\n/);
     assert.deepEqual(await keys(), [`${prefix}recent/created`, `${prefix}undated/service/web/ip`, `${prefix}undated/service/web/port`]);
     assert.match(cli(['prune', '--older-than', '12h']).stdout, /^removed recent/);
     assert.match(cli(['prune', '--older-than', '1h30m']).stdout, /^no deployment is older than 1h30m\n/);
 
     for (const bad of ['7', 'soon', '-1d', '0s']) assertOneLineError(cli(['prune', '--older-than', bad]), 2, /--older-than needs a duration with a unit/);
     assertOneLineError(cli(['prune']), 2, /prune needs --older-than/);
+  });
+
+  test('share: refuses a deployment or service that is not registered, unless --force', async () => {
+    fresh();
+    await put(serviceKey(prefix, 'shared', 'web', 'ip'), '127.0.0.1');
+    await put(serviceKey(prefix, 'shared', 'web', 'port'), '80');
+    const share = (args: string[], endpoint = etcd.endpoint) =>
+      runCli(['share', ...args], { ETCD_ENDPOINTS: endpoint, REGISTRY_PREFIX: prefix, SHARE_SECRET: 'share-secret-0123456789abcdef0123456789' });
+
+    const made = share(['--deployment', 'shared']);
+    assert.equal(made.status, 0, made.stderr);
+    assert.match(made.stdout, /^http:\/\/shared\.dev\.localhost\/\?bp_share=[\w.-]+\n$/);
+    assert.match(share(['--deployment', 'shared', '--service', 'web']).stdout, /^http:\/\/shared-web\.dev\.localhost\/\?bp_share=/);
+
+    const absent = share(['--branch', 'feature/nope']);
+    assertOneLineError(absent, 1, /^branch-proxy: branch "feature\/nope" \(deployment feature-nope\) is not registered in etcd; .*add --force/);
+    assert.equal(absent.stdout, '', 'no link for a deployment that does not exist');
+    assertOneLineError(share(['--deployment', 'shared', '--service', 'api']), 1, /deployment shared has no service api \(it has web\); add --force/);
+
+    const forced = share(['--branch', 'feature/nope', '--force']);
+    assert.equal(forced.status, 0, forced.stderr);
+    assert.match(forced.stdout, /^http:\/\/feature-nope\.dev\.localhost\/\?bp_share=/);
+
+    // Without etcd the name cannot be checked: say so, and how to go on.
+    const down = `http://127.0.0.1:${await freePort()}`;
+    assertOneLineError(share(['--deployment', 'shared'], down), 1, /^branch-proxy: etcd at \S+ unavailable: .*could not check .*add --force/);
+    assert.equal(share(['--deployment', 'shared', '--force'], down).status, 0, 'with --force, etcd is not asked');
   });
 });
 

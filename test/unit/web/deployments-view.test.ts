@@ -44,6 +44,8 @@ describe('deployment views (the API shape)', () => {
       defaultService: 'web',
       url: 'https://feature-x.dev.example.com:8443',
       lastVisited: '2026-01-04T00:00:00.000Z',
+      stopped: false,
+      stoppedAt: null,
       services: [
         { name: 'web', url: 'https://feature-x-web.dev.example.com:8443', default: true, target: '127.0.0.1:9000', routable: true, reachable: true, checkedAt: '2026-01-05T00:00:00.000Z', lastVisited: null },
         { name: 'api', url: 'https://feature-x-api.dev.example.com:8443', default: false, target: '127.0.0.1:9001', routable: true, reachable: false, checkedAt: '1970-01-01T00:00:00.000Z', lastVisited: '2026-01-04T00:00:00.000Z' },
@@ -60,5 +62,22 @@ describe('deployment views (the API shape)', () => {
     assert.equal(view.created, null);
     assert.equal(view.url, 'http://main.dev.localhost');
     assert.deepEqual([view.services[0]!.reachable, view.services[0]!.checkedAt, view.services[0]!.default], [null, null, true]);
+  });
+
+  test('a stopped deployment says so, with the time the proxy saw its last service go when it knows it', () => {
+    const t = tableOf({ gone: { created: '2026-01-01T00:00:00Z' }, old: { created: '2026-01-01T00:00:00Z' }, live: { services: { web: 1 } } });
+    const stops = new Map([
+      ['gone', { at: Date.parse('2026-01-02T03:04:05Z') }],
+      ['old', { at: undefined }],
+    ]);
+    const views = viewDeployments(t, { defaultService: 'web', stops: { stop: (name) => stops.get(name) } }, base, 'dev.example.com');
+    assert.deepEqual(
+      views.map((v) => [v.name, v.stopped, v.stoppedAt]),
+      [
+        ['gone', true, '2026-01-02T03:04:05.000Z'],
+        ['old', true, null],
+        ['live', false, null],
+      ],
+    );
   });
 });
