@@ -82,7 +82,8 @@ function hostOf(url) {
 function serviceItem(d, s) {
   const state = !s.routable ? 'incomplete registration' : s.reachable === true ? 'accepting connections' : s.reachable === false ? 'not accepting connections' : 'checking…';
   const url = s.default ? d.url : s.url;
-  const detail = s.routable ? `${s.target} · ${state}` : state;
+  // The probe's reason (refused, no such host, denied by the backend policy) says more than the state.
+  const detail = s.routable ? `${s.target} · ${s.unreachableReason ?? state}` : state;
   return el(
     'li',
     { class: 'service', 'data-service': s.name, 'data-reachable': s.routable ? String(s.reachable) : 'false' },

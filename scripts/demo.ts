@@ -1,7 +1,10 @@
 /**
  * `npm run demo`: etcd (unless ETCD_ENDPOINTS points at one), the proxy, and two branch
  * deployments whose services register themselves with `branch-proxy register`, the way a
- * service container would. Prints the URLs to open; Ctrl-C stops everything.
+ * service container would. Prints the URLs to open, the `export` line that points the CLI
+ * at this demo, and then the proxy's log (route changes, one line per request) as it
+ * happens; DEMO_LOG=json shows those lines as the proxy writes them (for trying the jq
+ * recipes of docs/troubleshooting.md). Ctrl-C stops everything.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -19,26 +22,56 @@ const DEPLOYMENTS = [
 const port = Number(process.env.PORT ?? 8080);
 const adminPort = Number(process.env.ADMIN_PORT ?? 8081);
 const domain = (process.env.BASE_DOMAIN ?? 'dev.localhost').split(',')[0]!;
+const rawLogs = process.env.DEMO_LOG === 'json';
 const children: ChildProcess[] = [];
 let etcd: EtcdServer | undefined;
-/** Ctrl-C reaches every child at once: etcd goes first, so what they log while stopping is noise. */
+/** Ctrl-C reaches the demo and etcd (the others run in process groups of their own): what they log while stopping is noise. */
 let stopping = false;
 
-function run(args: readonly string[], env: Record<string, string>, label: string): ChildProcess {
+/** Spawns the CLI; its log lines at `minLevel` and above (and any non-JSON output) are shown under `label`. */
+function run(args: readonly string[], env: Record<string, string>, label: string, minLevel: number): ChildProcess {
   const [cmd, ...rest] = [...CLI, ...args];
-  const child = spawn(cmd!, rest, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  // Logs are JSON lines; keep warnings and errors visible, drop the chatter.
+  // Its own process group: Ctrl-C reaches only the demo, which stops the children in order
+  // and quietly, instead of each of them logging its own shutdown at once.
+  const child = spawn(cmd!, rest, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let partial = '';
   const relay = (chunk: Buffer): void => {
-    for (const line of chunk.toString().split('\n')) {
+    const lines = (partial + chunk.toString()).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
       if (line === '' || stopping) continue;
       const level = /"level":(\d+)/.exec(line)?.[1];
-      if (level === undefined || Number(level) >= 40) process.stderr.write(`[${label}] ${line}\n`);
+      if (level === undefined || Number(level) >= minLevel) process.stdout.write(`${rawLogs ? line : readable(label, line)}\n`);
     }
   };
   child.stdout!.on('data', relay);
   child.stderr!.on('data', relay);
   children.push(child);
   return child;
+}
+
+/** Every line has these; `config` (at start) is long, and shown with DEMO_LOG=json. */
+const NOT_SHOWN = new Set(['level', 'time', 'pid', 'hostname', 'name', 'msg', 'config']);
+const LEVELS: Record<number, string> = { 40: 'WARN ', 50: 'ERROR ', 60: 'FATAL ' };
+
+/** A pino JSON line as `12:00:01 [proxy] route added deployment=main service=web target=…`. */
+function readable(label: string, line: string): string {
+  let entry: Record<string, unknown>;
+  try {
+    entry = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return `[${label}] ${line}`;
+  }
+  const time = typeof entry.time === 'string' ? entry.time.slice(11, 19) : '';
+  const fields = Object.entries(entry)
+    .filter(([k, v]) => !NOT_SHOWN.has(k) && v !== undefined)
+    .map(([k, v]) => `${k}=${typeof v === 'string' && /^[^\s"=]+$/.test(v) ? v : JSON.stringify(v)}`);
+  return `${time} [${label}] ${LEVELS[Number(entry.level)] ?? ''}${String(entry.msg)}${fields.length > 0 ? `  ${fields.join(' ')}` : ''}`;
+}
+
+/** `KEY=value`, single-quoted when the shell would otherwise split or expand it. */
+function shellAssignment(key: string, value: string): string {
+  return /^[\w.,:/@%+-]+$/.test(value) ? `${key}=${value}` : `${key}='${value.replaceAll("'", `'\\''`)}'`;
 }
 
 async function stopAll(code: number): Promise<never> {
@@ -65,14 +98,21 @@ async function main(): Promise<void> {
     etcd = await startEtcd();
     endpoints = etcd.endpoint;
   }
-  const env = { ETCD_ENDPOINTS: endpoints, PORT: String(port), ADMIN_PORT: String(adminPort), BASE_DOMAIN: domain };
-  const proxy = run(['serve'], env, 'proxy');
+  // One process unless asked otherwise, so that each event is one line of the log below.
+  const env = { ETCD_ENDPOINTS: endpoints, PORT: String(port), ADMIN_PORT: String(adminPort), BASE_DOMAIN: domain, WORKERS: process.env.WORKERS ?? '1' };
+  const proxy = run(['serve'], env, 'proxy', 30);
   proxy.once('exit', (code) => {
     if (stopping || code === 0) return void stopAll(0);
     console.error(`demo: the proxy exited with code ${code} (its reason is above); if port ${port} or ${adminPort} is in use, set PORT/ADMIN_PORT to others.`);
     void stopAll(1);
   });
 
+  // Registering once the proxy has its table makes each service arrive as a `route added` line.
+  await waitFor(
+    'the proxy ready',
+    async () => ((await fetch(`http://127.0.0.1:${adminPort}/readyz`).catch(() => undefined))?.ok ? true : undefined),
+    30_000,
+  );
   for (const { branch, services } of DEPLOYMENTS) {
     for (const service of services) {
       const servicePort = String(await freePort());
@@ -80,6 +120,7 @@ async function main(): Promise<void> {
         ['register', '--branch', branch, '--service', service, '--port', servicePort, '--ip', '127.0.0.1', '--ttl', '5', '--', process.execPath, 'demo/demo-service.mjs'],
         { ETCD_ENDPOINTS: endpoints, PORT: servicePort, BRANCH: branch, SERVICE: service },
         `${branch} ${service}`,
+        40,
       );
     }
   }
@@ -94,6 +135,12 @@ async function main(): Promise<void> {
     },
     30_000,
   );
+  // What the CLI needs to find this demo: its etcd, and the port in the URLs it prints.
+  const cliEnv = [
+    shellAssignment('ETCD_ENDPOINTS', endpoints),
+    ...(base === '' ? [] : [shellAssignment('URL_PORT', String(port))]),
+    ...(domain === 'dev.localhost' ? [] : [shellAssignment('BASE_DOMAIN', domain)]),
+  ];
   console.log(`
 branch-proxy demo is running (etcd ${endpoints}).
 
@@ -104,13 +151,20 @@ branch-proxy demo is running (etcd ${endpoints}).
   feature/login api   http://feature-login-api.${domain}${base}/
   readiness           http://127.0.0.1:${adminPort}/readyz
 
-Browsers resolve *.localhost to this machine. With curl: curl -H 'Host: main.${domain}' http://127.0.0.1${base}/
+Browsers resolve *.localhost to this machine. With curl: curl -H 'Host: main.${domain}${base}' http://127.0.0.1${base}/
 Try: etcdctl --endpoints ${endpoints} put /deployment/main/default api   (main.${domain} now opens the api)
-Press Ctrl-C to stop.`);
+
+To use the CLI on this demo (branch-proxy ls, url …), paste this into another shell:
+
+export ${cliEnv.join(' ')}
+
+The proxy's log follows (route changes, one line per request${rawLogs ? '' : '; DEMO_LOG=json shows the raw JSON lines'}). Press Ctrl-C to stop.
+`);
 }
 
 process.once('SIGINT', () => void stopAll(0));
 process.once('SIGTERM', () => void stopAll(0));
+process.once('SIGHUP', () => void stopAll(0));
 main().catch((err: unknown) => {
   console.error(`demo: ${err instanceof Error ? err.message : String(err)}`);
   void stopAll(1);

@@ -78,7 +78,7 @@ export async function startServer(config: ServeConfig, log: Logger, worker?: Wor
   worker?.shareMetrics(metrics.register);
   const activity = new ActivityTracker();
   const activityDone = new ActivityWriter(etcd, registry, activity, log, { intervalMs: config.activityWriteMs }).run(stopWeb.signal);
-  const ownProbe = worker ? undefined : new TargetProbe(registry, { intervalMs: config.probeIntervalMs });
+  const ownProbe = worker ? undefined : new TargetProbe(registry, { intervalMs: config.probeIntervalMs, policy });
   const probeDone = ownProbe?.run(stopWeb.signal);
   const probe = worker?.reachability ?? ownProbe!;
   const stops = new StopTracker(registry, { signal: stopWeb.signal });

@@ -5,12 +5,12 @@ export interface ReadyMessage {
   readonly type: 'branch-proxy:ready';
 }
 
-/** primary -> workers: probe results, `[address, reachable, checkedAt]`. */
+/** primary -> workers: probe results, `[address, reachable, checkedAt, reason]` (null, not undefined: IPC sends JSON). */
 export interface ReachabilityMessage {
   readonly type: 'branch-proxy:reachability';
   /** Every probed target: the worker forgets the ones not listed. */
   readonly full: boolean;
-  readonly entries: readonly (readonly [address: string, reachable: Reachability['reachable'], checkedAt: number | undefined])[];
+  readonly entries: readonly (readonly [address: string, reachable: Reachability['reachable'], checkedAt: number | undefined, reason?: string | null])[];
   /** Deployments whose reachability flipped, for the dashboards' live feed. */
   readonly changed: readonly string[];
 }

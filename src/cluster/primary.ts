@@ -20,9 +20,9 @@ import { WorkerPool } from './worker-pool.ts';
  */
 export async function startPrimary(config: ServeConfig, log: Logger): Promise<RunningServer> {
   const ownPorts = new Set<number>();
-  const { registry, stop: stopRegistry } = watchRegistry(config, log, ownPorts);
+  const { registry, policy, stop: stopRegistry } = watchRegistry(config, log, ownPorts);
   const stopProbe = new AbortController();
-  const probe = new TargetProbe(registry, { intervalMs: config.probeIntervalMs });
+  const probe = new TargetProbe(registry, { intervalMs: config.probeIntervalMs, policy });
   const probeDone = probe.run(stopProbe.signal);
   const aggregator = new AggregatorRegistry();
   let publicPort = config.port;
@@ -46,12 +46,12 @@ export async function startPrimary(config: ServeConfig, log: Logger): Promise<Ru
   ownPorts.add(admin.port);
 
   const reachabilityOf = (full: boolean, changed: readonly string[]): ReachabilityMessage => {
-    const entries: [string, boolean | null, number | undefined][] = [];
+    const entries: ReachabilityMessage['entries'][number][] = [];
     const names = full ? undefined : new Set(changed);
     for (const r of registry.table.routes()) {
       if (names && !names.has(r.deployment)) continue;
       const s = probe.status(r.target);
-      if (s.checkedAt !== undefined) entries.push([r.target.address, s.reachable, s.checkedAt]);
+      if (s.checkedAt !== undefined) entries.push([r.target.address, s.reachable, s.checkedAt, s.reason ?? null]);
     }
     return { type: 'branch-proxy:reachability', full, entries, changed };
   };

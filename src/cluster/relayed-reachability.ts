@@ -16,7 +16,9 @@ export class RelayedReachability extends EventEmitter<TargetProbeEvents> {
 
   apply(m: ReachabilityMessage): void {
     if (m.full) this.#status = new Map();
-    for (const [address, reachable, checkedAt] of m.entries) this.#status.set(address, { reachable, checkedAt });
+    for (const [address, reachable, checkedAt, reason] of m.entries) {
+      this.#status.set(address, reason == null ? { reachable, checkedAt } : { reachable, checkedAt, reason });
+    }
     if (m.changed.length > 0) this.emit('change', [...m.changed]);
   }
 }

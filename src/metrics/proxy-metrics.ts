@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry as MetricsRegistry, collectDefaultMetrics } from 'prom-client';
-import type { UpstreamErrorKind } from '../proxy/upstream-error.ts';
+import { UPSTREAM_ERROR_KINDS, type UpstreamErrorKind } from '../proxy/upstream-error.ts';
 import type { RegistryView } from '../registry/registry-view.ts';
 import { RequestCounts, UNKNOWN } from './request-counts.ts';
 
@@ -8,8 +8,6 @@ export interface ProxyMetricsOptions {
   /** Read at scrape time. */
   readonly openWebSockets: () => number;
 }
-
-const UPSTREAM_ERROR_KINDS: readonly UpstreamErrorKind[] = ['refused', 'unreachable', 'dns', 'reset', 'timeout', 'other'];
 
 /** Up to the default 30 s upstream timeout, and a little beyond for slow streams. */
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -59,7 +57,7 @@ export class ProxyMetrics {
     });
     this.#upstreamErrors = new Counter({
       name: 'branch_proxy_upstream_errors_total',
-      help: 'Failures to reach a backend, by kind (refused, unreachable, dns, reset, timeout, other).',
+      help: `Failures to reach a backend, by kind (${UPSTREAM_ERROR_KINDS.join(', ')}).`,
       labelNames: ['kind'] as const,
       registers,
     });

@@ -1,4 +1,6 @@
-export type UpstreamErrorKind = 'refused' | 'unreachable' | 'dns' | 'reset' | 'timeout' | 'blocked' | 'other';
+/** Every kind `classifyUpstreamError` can return; metrics pre-register each one from this list. */
+export const UPSTREAM_ERROR_KINDS = ['refused', 'unreachable', 'dns', 'reset', 'timeout', 'blocked', 'other'] as const;
+export type UpstreamErrorKind = (typeof UPSTREAM_ERROR_KINDS)[number];
 
 /** A backend host name resolved to an address the backend policy denies. */
 export class BackendBlockedError extends Error {

@@ -14,7 +14,7 @@ export class SlugError extends Error {
 /**
  * The deployment name of a raw git branch: ASCII-lowercased, every run of
  * characters outside [a-z0-9] turned into one `-`, leading and trailing `-`
- * dropped (`__Foo..Bar__` -> `foo-bar`).
+ * dropped (`__Foo..Bar__` -> `foo-bar`); undefined when nothing is left.
  *
  * Longer than 40 characters, it keeps its first 31 characters and ends with
  * `-` and 8 hex digits of sha256(raw branch), so distinct long branches stay
@@ -23,17 +23,28 @@ export class SlugError extends Error {
  * Only ASCII letters are lowercased, on purpose: scripts/register.sh does the
  * same with `tr` in the C locale, and both must agree on every input
  * (JavaScript would map e.g. the Kelvin sign to `k`, `tr` to `-`).
+ *
+ * The one slug function: registration names deployments with it, and the
+ * 404 page's "did you mean" matches branches through it, so it only suggests
+ * names a registration can produce. Pure (no I/O).
  */
-export function slugify(branch: string): string {
+export function slugOf(branch: string): string | undefined {
   const slug = branch
     .replace(/[A-Z]/g, (c) => c.toLowerCase())
     .replace(/[^a-z0-9]+/g, '-')
     .replace(/^-+|-+$/g, '');
-  if (slug === '') throw new SlugError(`branch ${JSON.stringify(branch)} has no letters or digits to name a deployment after`);
+  if (slug === '') return undefined;
   if (slug.length <= MAX_SLUG_LENGTH) return slug;
   const hash = createHash('sha256').update(branch, 'utf8').digest('hex').slice(0, HASH_LENGTH);
   const head = slug.slice(0, MAX_SLUG_LENGTH - HASH_LENGTH - 1).replace(/-+$/, '');
   return `${head}-${hash}`;
+}
+
+/** {@link slugOf}, for naming a deployment: a branch with no letters or digits is an error. */
+export function slugify(branch: string): string {
+  const slug = slugOf(branch);
+  if (slug === undefined) throw new SlugError(`branch ${JSON.stringify(branch)} has no letters or digits to name a deployment after`);
+  return slug;
 }
 
 /** `--deployment` is taken as given, but it must already be a slug. */

@@ -11,6 +11,8 @@ export interface Reachability {
   /** null until the first probe has finished. */
   readonly reachable: boolean | null;
   readonly checkedAt: number | undefined;
+  /** Why it was not reachable (refused, no such host, an address the backend policy denies…). */
+  readonly reason?: string | undefined;
 }
 
 /** What the views show beyond the route table; each part is optional. */
@@ -40,6 +42,8 @@ export interface ServiceView {
   reachable: boolean | null;
   /** When that probe finished (ISO-8601). */
   checkedAt: string | null;
+  /** Why that probe failed; null when it succeeded or has not run. */
+  unreachableReason: string | null;
   /** Last request this proxy forwarded to the service since it started (ISO-8601). */
   lastVisited: string | null;
 }
@@ -87,6 +91,7 @@ export function viewDeployment(d: Deployment, sources: ViewSources, base: LinkBa
           routable: s.target !== undefined,
           reachable: probe?.reachable ?? null,
           checkedAt: iso(probe?.checkedAt),
+          unreachableReason: probe?.reachable === false ? (probe.reason ?? null) : null,
           lastVisited: iso(sources.activity?.serviceLastVisited(d.name, s.name)),
         };
       }),

@@ -1,5 +1,6 @@
 import { distance } from 'fastest-levenshtein';
 import { parseIsoTime } from '../registry/iso-time.ts';
+import { slugOf } from '../registration/slug.ts';
 import type { Deployment } from '../routing/route-table.ts';
 
 /** A "did you mean" target: a deployment, and the service when the asked name carried one it has. */
@@ -13,19 +14,11 @@ function allowedTypos(length: number): number {
   return Math.max(1, Math.floor(length / 4));
 }
 
-/** `Feature/Login_Form` -> `feature-login-form`: how a branch usually becomes a deployment name. */
-export function slugOf(branch: string): string {
-  return branch
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '');
-}
-
 /**
  * The deployments closest to a host label that matched none, best first.
  * The label is tried whole and split at each dash (`feture-login-api` is
  * `feture-login` + service `api`), against each deployment's name and the slug
- * of its branch, scoring:
+ * of its branch (as registration slugs it), scoring:
  *   - a few typos (Levenshtein distance, bounded by the name's length);
  *   - a name that starts with what was asked (a missing suffix, a renamed
  *     branch such as `feature-login` -> `feature-login-v2`);
@@ -42,7 +35,8 @@ export function suggestDeployments(label: string, deployments: Iterable<Deployme
   }
   const scored: { suggestion: Suggestion; score: number; created: number }[] = [];
   for (const d of deployments) {
-    const names = d.branch === undefined ? [d.name] : [d.name, slugOf(d.branch)];
+    const branchSlug = d.branch === undefined ? undefined : slugOf(d.branch);
+    const names = branchSlug === undefined || branchSlug === d.name ? [d.name] : [d.name, branchSlug];
     let best: { score: number; service?: string } | undefined;
     for (const v of variants) {
       const hasService = v.service !== undefined && d.services.get(v.service)?.target !== undefined;

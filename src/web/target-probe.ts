@@ -1,11 +1,16 @@
 import { EventEmitter } from 'node:events';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { resolveAllowed } from '../proxy/resolve-allowed.ts';
+import { classifyUpstreamError } from '../proxy/upstream-error.ts';
 import type { RegistryView } from '../registry/registry-view.ts';
+import type { BackendPolicy } from '../routing/backend-policy.ts';
 import type { RouteChange, Target } from '../routing/route-table.ts';
 import type { Reachability } from './deployments-view.ts';
 
 export interface TargetProbeOptions {
+  /** The forwarder's policy: a target whose host resolves to a denied address is never connected to. */
+  readonly policy: BackendPolicy;
   /** Pause between two sweeps over every target in the table. */
   readonly intervalMs: number;
   /** A target that has not accepted within this time counts as down. */
@@ -29,7 +34,7 @@ const NOT_PROBED: Reachability = { reachable: null, checkedAt: undefined };
  * flight), never on how many people have the dashboard open.
  */
 export class TargetProbe extends EventEmitter<TargetProbeEvents> {
-  readonly #status = new Map<string, { reachable: boolean; checkedAt: number }>();
+  readonly #status = new Map<string, Reachability>();
   readonly #queue = new Map<string, Target>();
   readonly #timeoutMs: number;
   readonly #concurrency: number;
@@ -95,9 +100,9 @@ export class TargetProbe extends EventEmitter<TargetProbeEvents> {
       const [address, target] = this.#queue.entries().next().value as [string, Target];
       this.#queue.delete(address);
       this.#active++;
-      void accepts(target, this.#timeoutMs).then((reachable) => {
+      void accepts(target, this.#timeoutMs, this.options.policy).then((outcome) => {
         this.#active--;
-        this.#record(target, reachable);
+        this.#record(target, outcome);
         this.#pump();
         if (this.#active === 0 && this.#queue.size === 0) this.#idle?.();
       });
@@ -114,10 +119,10 @@ export class TargetProbe extends EventEmitter<TargetProbeEvents> {
     });
   }
 
-  #record(target: Target, reachable: boolean): void {
+  #record(target: Target, outcome: ProbeOutcome): void {
     const before = this.#status.get(target.address);
-    this.#status.set(target.address, { reachable, checkedAt: this.#clock() });
-    if (before?.reachable === reachable) return;
+    this.#status.set(target.address, { ...outcome, checkedAt: this.#clock() });
+    if (before?.reachable === outcome.reachable && before.reason === outcome.reason) return;
     this.#changed.add(target.address);
     // One scan of the table per batch of changes, not one per target: the first sweep changes them all.
     this.#announceTimer ??= setTimeout(() => this.#announce(), 50).unref();
@@ -133,16 +138,30 @@ export class TargetProbe extends EventEmitter<TargetProbeEvents> {
   }
 }
 
-/** One TCP connection attempt, closed as soon as it is accepted. */
-function accepts(target: Target, timeoutMs: number): Promise<boolean> {
+type ProbeOutcome = Pick<Reachability, 'reachable' | 'reason'>;
+
+/**
+ * One TCP connection attempt, closed as soon as it is accepted. SECURITY: the
+ * host is resolved and checked against the backend policy first, as when
+ * forwarding (resolveAllowed), and the checked address is the one connected to:
+ * a registry entry naming a host that resolves to a metadata address is never
+ * touched, not even by the probe.
+ */
+async function accepts(target: Target, timeoutMs: number, policy: BackendPolicy): Promise<ProbeOutcome> {
+  let address: string;
+  try {
+    address = await resolveAllowed(target.host, target.port, policy);
+  } catch (err) {
+    return { reachable: false, reason: classifyUpstreamError(err).reason };
+  }
   return new Promise((resolve) => {
-    const socket = connect({ host: target.host, port: target.port });
-    const done = (ok: boolean): void => {
+    const socket = connect({ host: address, port: target.port });
+    const done = (outcome: ProbeOutcome): void => {
       socket.destroy();
-      resolve(ok);
+      resolve(outcome);
     };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
+    socket.setTimeout(timeoutMs, () => done({ reachable: false, reason: `the backend did not accept a connection within ${timeoutMs} ms` }));
+    socket.once('connect', () => done({ reachable: true }));
+    socket.once('error', (err) => done({ reachable: false, reason: classifyUpstreamError(err).reason }));
   });
 }

@@ -1,5 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { lookup } from 'node:dns/promises';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { serviceKey } from '../../src/registry/keys.ts';
 import type { Backend } from '../helpers/backend.ts';
 import { startBackend } from '../helpers/backend.ts';
@@ -66,6 +69,38 @@ describe('backend policy: the registry cannot point the proxy at metadata servic
       assert.ok(narrow.logs.some((l) => l.msg === 'blocked backend not routed' && l.deployment === 'fine' && /BACKEND_ALLOW/.test(String(l.reason))));
     } finally {
       await narrow.close();
+    }
+  });
+
+  // Regression: the reachability probe connected to host-name targets without the
+  // policy check, so a name resolving to a denied address was touched every PROBE_INTERVAL_MS.
+  test('the reachability probe resolves and checks a host name first, and never connects to a denied address', async () => {
+    const prefix = '/probe-policy/';
+    const connections: string[] = [];
+    // Listens where `localhost` resolves, so a probe that skipped the check would land here.
+    const { address } = await lookup('localhost');
+    const listener = createServer((socket) => {
+      connections.push(String(socket.remoteAddress));
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => listener.listen(0, address, resolve));
+    const narrow = await startProxy(etcd.endpoint, { REGISTRY_PREFIX: prefix, BACKEND_ALLOW: '10.0.0.0/8' });
+    try {
+      await etcd.client.put(serviceKey(prefix, 'named-local', 'web', 'ip')).value('localhost');
+      await etcd.client.put(serviceKey(prefix, 'named-local', 'web', 'port')).value(String((listener.address() as AddressInfo).port));
+      const { value: service } = await waitFor('probed', async () => {
+        const res = await fetch(`http://127.0.0.1:${narrow.adminPort}/api/deployments/named-local`);
+        if (res.status !== 200) return undefined;
+        const s = ((await res.json()) as { services: { reachable: boolean | null; checkedAt: string | null; unreachableReason: string | null }[] }).services[0];
+        return s?.checkedAt ? s : undefined;
+      });
+      assert.equal(service.reachable, false);
+      assert.match(String(service.unreachableReason), /not allowed .*outside BACKEND_ALLOW/);
+      assert.deepEqual(connections, [], 'the probe never connected');
+    } finally {
+      await narrow.close();
+      await new Promise((resolve) => listener.close(resolve));
+      await etcd.client.delete().prefix(prefix);
     }
   });
 });

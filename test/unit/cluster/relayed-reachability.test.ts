@@ -11,8 +11,8 @@ describe('RelayedReachability', () => {
     assert.deepEqual(r.status(target(1)), { reachable: null, checkedAt: undefined });
     r.apply({ type: 'branch-proxy:reachability', full: true, entries: [['10.0.0.1:1', true, 5], ['10.0.0.1:2', false, 6]], changed: [] });
     assert.deepEqual(r.status(target(1)), { reachable: true, checkedAt: 5 });
-    r.apply({ type: 'branch-proxy:reachability', full: false, entries: [['10.0.0.1:1', false, 7]], changed: ['a'] });
-    assert.deepEqual(r.status(target(1)), { reachable: false, checkedAt: 7 });
+    r.apply({ type: 'branch-proxy:reachability', full: false, entries: [['10.0.0.1:1', false, 7, 'the backend refused the connection']], changed: ['a'] });
+    assert.deepEqual(r.status(target(1)), { reachable: false, checkedAt: 7, reason: 'the backend refused the connection' });
     assert.deepEqual(r.status(target(2)), { reachable: false, checkedAt: 6 });
     r.apply({ type: 'branch-proxy:reachability', full: true, entries: [['10.0.0.1:1', true, 8]], changed: [] });
     assert.deepEqual(r.status(target(2)), { reachable: null, checkedAt: undefined });

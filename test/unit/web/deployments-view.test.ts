@@ -32,7 +32,7 @@ describe('deployment views (the API shape)', () => {
       {
         defaultService: 'ignored',
         activity: { lastVisited: () => Date.parse('2026-01-04T00:00:00Z'), serviceLastVisited: (_d, s) => (s === 'api' ? Date.parse('2026-01-04T00:00:00Z') : undefined) },
-        reachability: { status: (target: Target) => (target.port === 9000 ? { reachable: true, checkedAt: Date.parse('2026-01-05T00:00:00Z') } : { reachable: false, checkedAt: 0 }) },
+        reachability: { status: (target: Target) => (target.port === 9000 ? { reachable: true, checkedAt: Date.parse('2026-01-05T00:00:00Z') } : { reachable: false, checkedAt: 0, reason: 'the backend refused the connection' }) },
       },
       base,
       'dev.example.com',
@@ -47,9 +47,9 @@ describe('deployment views (the API shape)', () => {
       stopped: false,
       stoppedAt: null,
       services: [
-        { name: 'web', url: 'https://feature-x-web.dev.example.com:8443', default: true, target: '127.0.0.1:9000', routable: true, reachable: true, checkedAt: '2026-01-05T00:00:00.000Z', lastVisited: null },
-        { name: 'api', url: 'https://feature-x-api.dev.example.com:8443', default: false, target: '127.0.0.1:9001', routable: true, reachable: false, checkedAt: '1970-01-01T00:00:00.000Z', lastVisited: '2026-01-04T00:00:00.000Z' },
-        { name: 'half', url: 'https://feature-x-half.dev.example.com:8443', default: false, target: null, routable: false, reachable: null, checkedAt: null, lastVisited: null },
+        { name: 'web', url: 'https://feature-x-web.dev.example.com:8443', default: true, target: '127.0.0.1:9000', routable: true, reachable: true, checkedAt: '2026-01-05T00:00:00.000Z', unreachableReason: null, lastVisited: null },
+        { name: 'api', url: 'https://feature-x-api.dev.example.com:8443', default: false, target: '127.0.0.1:9001', routable: true, reachable: false, checkedAt: '1970-01-01T00:00:00.000Z', unreachableReason: 'the backend refused the connection', lastVisited: '2026-01-04T00:00:00.000Z' },
+        { name: 'half', url: 'https://feature-x-half.dev.example.com:8443', default: false, target: null, routable: false, reachable: null, checkedAt: null, unreachableReason: null, lastVisited: null },
       ],
     });
   });

@@ -1,6 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { slugOf, suggestDeployments } from '../../../src/web/suggestions.ts';
+import { slugify } from '../../../src/registration/slug.ts';
+import { suggestDeployments } from '../../../src/web/suggestions.ts';
 import { tableOf } from './table-fixture.ts';
 
 const table = tableOf({
@@ -37,13 +38,32 @@ describe('suggestDeployments ("did you mean")', () => {
   });
 
   test('the branch slug matches too', () => {
-    assert.equal(slugOf('JIRA-123_Fix'), 'jira-123-fix');
-    assert.equal(slugOf('feature/Login--Form/'), 'feature-login-form');
     const byBranch = tableOf({ 'pr-42': { branch: 'feature/checkout', services: { web: 1 } } });
     assert.deepEqual(
       suggestDeployments('feature-checkot', byBranch.deployments.values()).map((s) => s.deployment.name),
       ['pr-42'],
     );
+  });
+
+  // Regression: suggestions slugged branches their own way (Unicode lowercase, no
+  // hash), so they matched names registration never produces and missed the ones it does.
+  test('the branch slug is the one registration names deployments with (long and non-ASCII branches)', () => {
+    const long = 'feature/an-uncommonly-long-branch-name-for-the-login-form';
+    const turkish = 'İİİİİİİİ-fix';
+    const registered = tableOf({
+      'pr-7': { branch: long, services: { web: 1 } },
+      'pr-9': { branch: turkish, services: { web: 1 } },
+    });
+    const ask = (label: string) => suggestDeployments(label, registered.deployments.values()).map((s) => s.deployment.name);
+    assert.equal(slugify(long).length, 40, 'a long branch is shortened with a hash');
+    assert.deepEqual(ask(slugify(long)), ['pr-7']);
+    assert.equal(slugify(turkish), 'fix');
+    assert.deepEqual(ask('fix'), ['pr-9']);
+  });
+
+  test('a branch with no letters or digits matches by deployment name only', () => {
+    const odd = tableOf({ 'pr-5': { branch: '😀', services: { web: 1 } } });
+    assert.deepEqual(suggestDeployments('pr-6', odd.deployments.values()).map((s) => s.deployment.name), ['pr-5']);
   });
 
   test('a close match hides far-fetched ones; nothing alike gives nothing', () => {
