@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { StartupError } from '../startup-error.ts';
 import type { ReadyMessage } from './messages.ts';
 import { ADMIN_PORT_ENV, LISTEN_AFTER_LOAD_ENV, isMessage } from './messages.ts';
-import type { WorkersReadiness } from '../web/admin-app.ts';
+import type { WorkersReadiness } from './workers-readiness.ts';
 
 /** A worker that dies is replaced after this pause (so a crash loop logs once a second, not flat out). */
 const RESTART_DELAY_MS = 1000;

@@ -1,20 +1,11 @@
 import Fastify, { LogController } from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import type { WorkersReadiness } from '../cluster/workers-readiness.ts';
 import type { Registry } from '../registry/registry.ts';
 import { apiRoutes } from './api-routes.ts';
 import type { ViewSources } from './deployments-view.ts';
 import type { LinkBase } from './links.ts';
-
-export interface WorkersReadiness {
-  /** Workers that have loaded their route table, of `total`. */
-  readonly ready: number;
-  readonly total: number;
-  /** Replacements loading their table before they take connections (the others serve meanwhile). */
-  readonly waiting: number;
-  /** Some worker takes connections and every one that does has its table. */
-  readonly serving: boolean;
-}
 
 export interface AdminAppOptions {
   readonly registry: Registry;
