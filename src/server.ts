@@ -9,7 +9,8 @@ import type { Logger } from 'pino';
 import proxyaddr from 'proxy-addr';
 import { createAccessGate } from './access/access-gate.ts';
 import { ActivityTracker } from './activity/activity-tracker.ts';
-import { ActivityWriter } from './activity/activity-writer.ts';
+import { createAdminSide } from './admin-side.ts';
+import type { AdminSide } from './admin-side.ts';
 import { describeConfig } from './config/describe-config.ts';
 import type { ServeConfig } from './config/serve-config.ts';
 import { ProxyMetrics } from './metrics/proxy-metrics.ts';
@@ -25,10 +26,9 @@ import { createHostMatcher } from './routing/host.ts';
 import type { Target } from './routing/route-table.ts';
 import { listen } from './listen.ts';
 import { readCertificate, reloadCertificateOnChange } from './tls/certificate-reloader.ts';
-import { publicLinks, startAdmin } from './web/admin-listener.ts';
-import type { Reachability } from './web/deployments-view.ts';
+import { publicLinks } from './web/admin-listener.ts';
+import type { Reachability, ViewSources } from './web/deployments-view.ts';
 import { createPublicApp } from './web/public-app.ts';
-import { TargetProbe } from './web/target-probe.ts';
 import type { TargetProbeEvents } from './web/target-probe.ts';
 
 export interface RunningServer {
@@ -54,6 +54,12 @@ export interface WorkerRole {
   /** Hands this process's metrics to the primary, which sums them over the workers. */
   readonly shareMetrics: (register: ProxyMetrics['register']) => void;
   /**
+   * Relays the visits this worker's requests touch in `activity` to the primary, which
+   * merges everyone's and persists them, and merges the primary's back into it.
+   * Returns a stop that relays the last visits.
+   */
+  readonly relayActivity: (registry: RegistryView, activity: ActivityTracker) => () => Promise<void>;
+  /**
    * Set for a worker that replaces one that died while others still listen: it
    * listens only once its table has loaded, so that meanwhile the others take every
    * connection instead of it answering 503. Aborting it while it waits gives up
@@ -62,69 +68,62 @@ export interface WorkerRole {
   readonly listenAfterLoad?: AbortSignal;
 }
 
+/** Either this process is the replica's admin side (WORKERS=1), or a worker whose primary is. */
+type Role = { readonly admin: AdminSide; readonly worker?: undefined } | { readonly admin?: undefined; readonly worker: WorkerRole };
+
 /**
  * Wires etcd -> registry -> route table -> proxy, and starts the public listener and,
- * unless this process is a cluster worker, the admin listener.
+ * unless this process is a cluster worker, the admin side (admin listener, probe,
+ * activity writer).
  */
 export async function startServer(config: ServeConfig, log: Logger, worker?: WorkerRole): Promise<RunningServer> {
   const ownPorts = new Set<number>();
-  const { etcd, registry, policy, stop: stopRegistry } = watchRegistry(config, log, ownPorts);
+  const { etcd, registry, policy, stop: stopRegistry } = watchRegistry(config, log, ownPorts, { echo: worker !== undefined });
 
   const trustProxy = config.access.trustedProxies.length > 0 ? proxyaddr.compile([...config.access.trustedProxies]) : undefined;
   const forwarder = createForwarder({ upstreamTimeoutMs: config.upstreamTimeoutMs, policy, trustProxy });
-  // Dashboard, activity and metrics: they read the registry and stop before it does.
-  const stopWeb = new AbortController();
   const metrics = new ProxyMetrics({ registry, openWebSockets: () => forwarder.openWebSockets });
   worker?.shareMetrics(metrics.register);
-  const activity = new ActivityTracker();
-  const activityDone = new ActivityWriter(etcd, registry, activity, log, { intervalMs: config.activityWriteMs }).run(stopWeb.signal);
-  const ownProbe = worker ? undefined : new TargetProbe(registry, { intervalMs: config.probeIntervalMs, policy });
-  const probeDone = ownProbe?.run(stopWeb.signal);
-  const probe = worker?.reachability ?? ownProbe!;
-  const stops = new StopTracker(registry, { signal: stopWeb.signal });
-  const sources = { defaultService: config.defaultService, activity, reachability: probe, stops };
+  const role: Role = worker ? { worker } : { admin: createAdminSide(config, { registry, etcd, policy, log, metrics: () => metrics.text() }) };
+  const activity = role.admin?.activity ?? new ActivityTracker();
+  const stopRelay = role.worker?.relayActivity(registry, activity);
+  const reachability = role.admin ? role.admin.probe : role.worker.reachability;
+  // Ends the dashboards' event streams, which never finish by themselves.
+  const stopWeb = new AbortController();
+  const stops = role.admin?.sources.stops ?? new StopTracker(registry, { signal: stopWeb.signal });
+  const sources: ViewSources = { defaultService: config.defaultService, activity, reachability, stops };
+  const dashboard = createPublicApp({ registry, sources, probe: reachability, log, signal: stopWeb.signal });
+  await dashboard.ready();
+
   const matchHost = createHostMatcher(config.domains);
-  let server: Server | HttpsServer | undefined;
-  const publicApp = createPublicApp({
+  const handler = createProxyHandler({
+    matchHost,
+    domains: config.domains,
     registry,
-    sources,
-    probe,
+    forwarder,
+    defaultService: config.defaultService,
     log,
-    signal: stopWeb.signal,
-    serverFactory: (dashboard) => {
-      const handler = createProxyHandler({
-        matchHost,
-        domains: config.domains,
-        registry,
-        forwarder,
-        defaultService: config.defaultService,
-        stops,
-        log,
-        dashboard,
-        observer: observeRequests(metrics, activity),
-        gate: createAccessGate(config.access),
-      });
-      server = config.tls ? createHttpsServer(readCertificate(config.tls), handler.onRequest) : createServer(handler.onRequest);
-      server.on('upgrade', handler.onUpgrade);
-      server.on('clientError', createClientErrorHandler(log));
-      // fastify does not apply its timeouts to a server from serverFactory.
-      server.keepAliveTimeout = 65_000;
-      server.headersTimeout = 30_000;
-      server.requestTimeout = 0;
-      return server;
-    },
+    stops,
+    dashboard: dashboard.routing,
+    observer: observeRequests(metrics, activity),
+    gate: createAccessGate(config.access),
   });
-  await publicApp.ready();
-  const publicServer = server!;
+  const publicServer: Server | HttpsServer = config.tls ? createHttpsServer(readCertificate(config.tls), handler.onRequest) : createServer(handler.onRequest);
+  publicServer.on('upgrade', handler.onUpgrade);
+  publicServer.on('clientError', createClientErrorHandler(log));
+  // Idle keep-alive longer than common load balancers' (60 s), so they close first; no limit on a
+  // request's duration (long downloads, streams) beyond UPSTREAM_TIMEOUT_MS for the backend's headers.
+  publicServer.keepAliveTimeout = 65_000;
+  publicServer.headersTimeout = 30_000;
+  publicServer.requestTimeout = 0;
+
   let stopCertificateWatch: (() => void) | undefined;
   let redirectServer: Server | undefined;
-  let adminApp: Awaited<ReturnType<typeof startAdmin>> | undefined;
   // Also undoes a start given up before listening (close() on a server that never listened just calls back with an error).
   const close = async (): Promise<void> => {
     stopCertificateWatch?.();
     redirectServer?.close();
     redirectServer?.closeAllConnections();
-    // Ends the dashboards' event streams (which never finish by themselves) and writes the last activity.
     stopWeb.abort();
     const closed = new Promise<void>((resolve) => publicServer.close(() => resolve()));
     publicServer.closeIdleConnections();
@@ -132,9 +131,10 @@ export async function startServer(config: ServeConfig, log: Logger, worker?: Wor
     await closed;
     clearTimeout(grace);
     await forwarder.close();
-    await publicApp.close();
-    await adminApp?.close();
-    await Promise.all([activityDone, probeDone]);
+    await dashboard.close();
+    // After the last request: its visit is relayed (a worker) or written (the admin side).
+    await stopRelay?.();
+    await role.admin?.close();
     metrics.close();
     await stopRegistry();
   };
@@ -158,10 +158,7 @@ export async function startServer(config: ServeConfig, log: Logger, worker?: Wor
       await listen(redirectServer, config.tls.redirectPort, config.host);
     }
   }
-  adminApp = worker
-    ? undefined
-    : await startAdmin(config, { registry, sources, metrics: () => metrics.text(), publicLinks: () => publicLinks(config, publicPort), log });
-  const adminPort = worker?.adminPort ?? adminApp!.port;
+  const adminPort = role.admin ? await role.admin.listen(() => publicLinks(config, publicPort)) : role.worker.adminPort;
   ownPorts.add(publicPort).add(adminPort);
 
   if (!worker) log.info({ config: describeConfig(config, publicPort, adminPort) }, 'branch-proxy started');

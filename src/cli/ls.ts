@@ -18,9 +18,25 @@ export function registerLs(program: Command): void {
       const res = await client.getAll().prefix(etcd.prefix).exec();
       const deployments = summarizeDeployments(etcd.prefix, res.kvs);
       const json = command.opts<{ json?: boolean }>().json === true;
-      process.stdout.write(json ? `${JSON.stringify(deployments, null, 2)}\n` : table(deployments, Date.now(), etcd.prefix));
+      process.stdout.write(json ? `${JSON.stringify(deployments.map(toJson), null, 2)}\n` : table(deployments, Date.now(), etcd.prefix));
     });
   });
+}
+
+/**
+ * `ls --json` uses the HTTP API's field names (see DeploymentView), so a script reads both alike.
+ * What etcd does not hold is null, as in the API. `lastVisited` is the time persisted in etcd.
+ */
+function toJson(d: DeploymentSummary) {
+  return {
+    name: d.deployment,
+    branch: d.branch ?? null,
+    created: d.created ?? null,
+    lastVisited: d.lastRequest ?? null,
+    /** As registered: null when the deployment names none (then the proxy's DEFAULT_SERVICE opens). */
+    defaultService: d.default ?? null,
+    services: d.services.map((s) => ({ name: s.service, target: s.target ?? null, ip: s.ip ?? null, port: s.port ?? null, leased: s.leased })),
+  };
 }
 
 function table(deployments: readonly DeploymentSummary[], now: number, prefix: string): string {

@@ -1,3 +1,4 @@
+import type { Visit } from '../activity/activity-tracker.ts';
 import type { Reachability } from '../web/deployments-view.ts';
 
 /** worker -> primary: the worker listens and has loaded its route table. */
@@ -13,6 +14,15 @@ export interface ReachabilityMessage {
   readonly entries: readonly (readonly [address: string, reachable: Reachability['reachable'], checkedAt: number | undefined, reason?: string | null])[];
   /** Deployments whose reachability flipped, for the dashboards' live feed. */
   readonly changed: readonly string[];
+}
+
+/**
+ * worker -> primary: visit times the worker's requests moved forward; primary -> workers:
+ * the merged times that moved forward (all of them to a worker that just started).
+ */
+export interface ActivityMessage {
+  readonly type: 'branch-proxy:activity';
+  readonly visits: readonly Visit[];
 }
 
 /** The primary's admin port, handed to each worker in its environment at fork. */

@@ -1,49 +1,62 @@
 import type { Worker } from 'node:cluster';
 import type { Logger } from 'pino';
 import { AggregatorRegistry } from 'prom-client';
+import { createAdminSide } from '../admin-side.ts';
 import type { ServeConfig } from '../config/serve-config.ts';
 import { describeConfig } from '../config/describe-config.ts';
-import { StopTracker } from '../registry/stop-tracker.ts';
 import { watchRegistry } from '../registry/watch-registry.ts';
 import type { RunningServer } from '../server.ts';
-import { publicLinks, startAdmin } from '../web/admin-listener.ts';
-import { TargetProbe } from '../web/target-probe.ts';
-import type { ReachabilityMessage } from './messages.ts';
+import { publicLinks } from '../web/admin-listener.ts';
+import { ActivityHub } from './activity-relay.ts';
+import type { ActivityMessage, ReachabilityMessage } from './messages.ts';
+import { isMessage } from './messages.ts';
 import { WorkerPool } from './worker-pool.ts';
 
 /**
  * The primary of WORKERS processes. It does not proxy: it forks the workers (which
  * share the public port, each with its own route table), and serves the admin port
  * for all of them — readiness once every worker has its table, metrics summed over
- * the workers, the API from its own copy of the registry — and probes the backends
- * once for every worker's dashboard.
+ * the workers, the API from its own copy of the registry — probes the backends once
+ * for every worker's dashboard, and merges the workers' visit times (the only
+ * process that writes them to etcd).
  */
 export async function startPrimary(config: ServeConfig, log: Logger): Promise<RunningServer> {
   const ownPorts = new Set<number>();
-  const { registry, policy, stop: stopRegistry } = watchRegistry(config, log, ownPorts);
-  const stopProbe = new AbortController();
-  const probe = new TargetProbe(registry, { intervalMs: config.probeIntervalMs, policy });
-  const probeDone = probe.run(stopProbe.signal);
+  const { etcd, registry, policy, stop: stopRegistry } = watchRegistry(config, log, ownPorts);
   const aggregator = new AggregatorRegistry();
   let publicPort = config.port;
-  const workers = new WorkerPool({
+  const workers: WorkerPool = new WorkerPool({
     size: config.workers,
     log,
     onListening: (worker, port) => {
       publicPort = port;
       ownPorts.add(port);
       send(reachabilityOf(true, []), [worker]);
+      activity.welcome(worker);
+    },
+    onMessage: (_worker, m) => {
+      if (isMessage<ActivityMessage>(m, 'branch-proxy:activity')) activity.receive(m);
     },
   });
-  const admin = await startAdmin(config, {
+  const side = createAdminSide(config, {
     registry,
-    sources: { defaultService: config.defaultService, reachability: probe, stops: new StopTracker(registry, { signal: stopProbe.signal }) },
-    metrics: async () => ({ contentType: aggregator.contentType, body: await aggregator.clusterMetrics() }),
-    publicLinks: () => publicLinks(config, publicPort),
-    workers: () => workers.readiness(),
+    etcd,
+    policy,
     log,
+    metrics: async () => ({ contentType: aggregator.contentType, body: await aggregator.clusterMetrics() }),
+    workers: () => workers.readiness(),
   });
-  ownPorts.add(admin.port);
+  const { probe } = side;
+  const activity = new ActivityHub(side.activity, side.writer, () => registry.table, () => workers.workers());
+  let adminPort: number;
+  try {
+    adminPort = await side.listen(() => publicLinks(config, publicPort));
+  } catch (err) {
+    await side.close();
+    await stopRegistry();
+    throw err;
+  }
+  ownPorts.add(adminPort);
 
   const reachabilityOf = (full: boolean, changed: readonly string[]): ReachabilityMessage => {
     const entries: ReachabilityMessage['entries'][number][] = [];
@@ -66,18 +79,18 @@ export async function startPrimary(config: ServeConfig, log: Logger): Promise<Ru
   const close = async (): Promise<void> => {
     clearInterval(refresh);
     probe.off('change', onProbeChange);
+    // The workers relay their last visits as they stop; the admin side writes them after.
     await workers.stop();
-    await admin.close();
-    stopProbe.abort();
-    await probeDone;
+    activity.stop();
+    await side.close();
     await stopRegistry();
   };
   try {
-    await workers.start(admin.port);
+    await workers.start(adminPort);
   } catch (err) {
     await close();
     throw err;
   }
-  log.info({ config: describeConfig(config, publicPort, admin.port) }, 'branch-proxy started');
-  return { registry, port: publicPort, adminPort: admin.port, redirectPort: undefined, close };
+  log.info({ config: describeConfig(config, publicPort, adminPort) }, 'branch-proxy started');
+  return { registry, port: publicPort, adminPort, redirectPort: undefined, close };
 }

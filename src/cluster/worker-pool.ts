@@ -14,6 +14,8 @@ export interface WorkerPoolOptions {
   readonly log: Logger;
   /** A worker (re)started and listens: send it what it needs from the primary. */
   readonly onListening: (worker: Worker, port: number) => void;
+  /** A message from a worker other than the pool's own. */
+  readonly onMessage?: (worker: Worker, m: unknown) => void;
 }
 
 /**
@@ -105,6 +107,7 @@ export class WorkerPool {
     worker.on('error', (err) => log.debug({ err, workerPid: worker.process.pid }, 'cannot message worker; it is exiting'));
     worker.on('message', (m: unknown) => {
       if (isMessage<ReadyMessage>(m, 'branch-proxy:ready')) this.#ready.add(worker.id);
+      else this.#o.onMessage?.(worker, m);
     });
     worker.on('exit', (code, signal) => {
       this.#ready.delete(worker.id);

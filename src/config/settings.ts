@@ -40,7 +40,7 @@ export const SERVE_SETTINGS = [
   { env: 'AUTH_TOKEN', default: '', description: 'secret that automation sends as the X-Branch-Proxy-Token header instead of logging in (at least 16 characters)' },
   { env: 'SHARE_SECRET', default: '', description: 'key that signs share links (`branch-proxy share`); at least 32 characters; the same on every replica' },
   { env: 'PROBE_INTERVAL_MS', default: '15000', description: 'pause between checks that each backend accepts TCP connections (shown on the dashboard)' },
-  { env: 'ACTIVITY_WRITE_MS', default: '60000', description: 'how often last-request times go to etcd: at most one write per requested deployment per interval' },
+  { env: 'ACTIVITY_WRITE_MS', default: '60000', description: 'how often last-request times go to etcd: the first visit after a quiet interval at once, then at most one write per deployment per interval' },
   { env: 'SHUTDOWN_GRACE_MS', default: '10000', description: 'on SIGTERM, time in-flight requests get to finish' },
   { env: 'LOG_LEVEL', default: 'info', description: 'fatal, error, warn, info, debug, trace or silent' },
   { env: 'WORKERS', default: 'auto', description: 'proxy processes sharing PORT, each with its own route table; auto: one per CPU; 1: a single process' },

@@ -42,12 +42,21 @@ export class Registry extends EventEmitter<RegistryEvents> implements RegistryVi
   #ready = false;
   #connected = false;
 
+  /** Level of the lines about the registry's content (entries ignored, routes changed). */
+  readonly #contentLevel: { warn: 'warn' | 'debug'; info: 'info' | 'debug' };
+
+  /**
+   * `echo`: another process (a cluster's primary) watches the same registry and logs
+   * its content events; this one logs them at debug, so each event is one line.
+   */
   constructor(
     readonly prefix: string,
     private readonly log: Logger,
     private readonly policy?: BackendPolicy,
+    o: { echo?: boolean } = {},
   ) {
     super();
+    this.#contentLevel = o.echo ? { warn: 'debug', info: 'debug' } : { warn: 'warn', info: 'info' };
     this.#table = this.newTable();
   }
 
@@ -101,7 +110,7 @@ export class Registry extends EventEmitter<RegistryEvents> implements RegistryVi
     this.#ready = true;
     this.log.info({ revision, routes: next.routeCount, deployments: next.deployments.size, changed: changes.length, ms: loadMs }, 'registry snapshot loaded');
     changes.forEach((change, i) => this.#announce(change, !first && i < MAX_LOGGED_CHANGES));
-    if (!first && changes.length > MAX_LOGGED_CHANGES) this.log.info({ notLogged: changes.length - MAX_LOGGED_CHANGES }, 'more route changes in this snapshot');
+    if (!first && changes.length > MAX_LOGGED_CHANGES) this.log[this.#contentLevel.info]({ notLogged: changes.length - MAX_LOGGED_CHANGES }, 'more route changes in this snapshot');
     this.emit('resync');
     for (const name of changedDeployments(previous, next)) this.emit('deployment', name);
   }
@@ -139,17 +148,17 @@ export class Registry extends EventEmitter<RegistryEvents> implements RegistryVi
       const { ref } = decoded;
       const change = table.set(ref, decoded.value);
       const blocked = ref.service === undefined ? undefined : table.deployments.get(ref.deployment)?.services.get(ref.service)?.blocked;
-      if (blocked) this.log.warn({ key, deployment: ref.deployment, service: ref.service, reason: blocked }, 'blocked backend not routed');
+      if (blocked) this.log[this.#contentLevel.warn]({ key, deployment: ref.deployment, service: ref.service, reason: blocked }, 'blocked backend not routed');
       return { deployment: ref.deployment, change };
     }
-    this.log.warn({ key, reason: decoded.reason }, 'ignored registry entry');
+    this.log[this.#contentLevel.warn]({ key, reason: decoded.reason }, 'ignored registry entry');
     // An invalid value replaces a valid one in etcd, so the old value must go too.
     if (!decoded.ref) return {};
     return { deployment: decoded.ref.deployment, change: table.unset(decoded.ref) };
   }
 
   #announce(change: RouteChange, log = true): void {
-    if (log) this.log.info(
+    if (log) this.log[this.#contentLevel.info](
       { deployment: change.deployment, service: change.service, target: change.target?.address, previous: change.previous?.address },
       `route ${change.type}`,
     );

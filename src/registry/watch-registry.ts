@@ -6,11 +6,14 @@ import { createEtcdClient } from './etcd-client.ts';
 import { EtcdSource } from './etcd-source.ts';
 import { Registry } from './registry.ts';
 
-/** The etcd client and a registry kept in sync with etcd; `ownPorts` is filled in once the listeners are up. */
-export function watchRegistry(config: ServeConfig, log: Logger, ownPorts: ReadonlySet<number>) {
+/**
+ * The etcd client and a registry kept in sync with etcd; `ownPorts` is filled in once the listeners are up.
+ * `echo`: a cluster worker, whose primary logs the registry's content events (see Registry).
+ */
+export function watchRegistry(config: ServeConfig, log: Logger, ownPorts: ReadonlySet<number>, o: { echo?: boolean } = {}) {
   const etcd = createEtcdClient(config.etcd);
   const policy = createBackendPolicy({ allow: config.backendAllow, ownPorts, localAddresses: localAddresses() });
-  const registry = new Registry(config.etcd.prefix, log, policy);
+  const registry = new Registry(config.etcd.prefix, log, policy, o);
   const stopSource = new AbortController();
   const sourceDone = new EtcdSource(etcd, registry, log).run(stopSource.signal);
   return {

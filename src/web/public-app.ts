@@ -1,5 +1,5 @@
 import Fastify, { LogController } from 'fastify';
-import type { FastifyBaseLogger, FastifyInstance, FastifyRequest, FastifyServerFactory } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { RegistryView } from '../registry/registry-view.ts';
 import { normaliseHost } from '../routing/host.ts';
@@ -18,8 +18,6 @@ export interface PublicAppOptions {
   readonly log: Logger;
   /** Aborted when the server starts shutting down: ends the live streams. */
   readonly signal: AbortSignal;
-  /** Builds the one HTTP server that carries both this app and the proxy. */
-  readonly serverFactory: FastifyServerFactory;
 }
 
 /**
@@ -28,9 +26,12 @@ export interface PublicAppOptions {
  */
 const DASHBOARD_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-/** What the bare base domain serves: the dashboard, its live feed and the API. */
+/**
+ * What the bare base domain serves: the dashboard, its live feed and the API. The proxy's
+ * server hands it those requests through `app.routing` once ready; the app never listens.
+ */
 export function createPublicApp(o: PublicAppOptions): FastifyInstance {
-  const app = Fastify({ loggerInstance: o.log.child({ listener: 'dashboard' }) as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), serverFactory: o.serverFactory });
+  const app = Fastify({ loggerInstance: o.log.child({ listener: 'dashboard' }) as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }) });
   const assets = loadAssets();
   const index = assets.get('index.html');
   if (!index) throw new Error('public/index.html is missing from the package');

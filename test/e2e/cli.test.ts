@@ -100,16 +100,19 @@ describe('one-shot commands against etcd', () => {
     assert.match(featureX!, new RegExp(`^feature-x\\s+Feature/X\\s+${created.replaceAll('.', '\\.')}\\s+3d\\s+never\\s+api \\[::1\\]:9090, web\\* 10\\.0\\.0\\.5:8080$`));
 
     const json = JSON.parse(cli(['ls', '--json']).stdout) as Record<string, unknown>[];
+    // The HTTP API's field names; what etcd does not hold is null, as there.
     assert.deepEqual(json[1], {
-      deployment: 'feature-x',
+      name: 'feature-x',
       branch: 'Feature/X',
       created,
-      default: 'web',
+      lastVisited: null,
+      defaultService: 'web',
       services: [
-        { service: 'api', ip: '::1', port: 9090, target: '[::1]:9090', leased: false },
-        { service: 'web', ip: '10.0.0.5', port: 8080, target: '10.0.0.5:8080', leased: false },
+        { name: 'api', target: '[::1]:9090', ip: '::1', port: 9090, leased: false },
+        { name: 'web', target: '10.0.0.5:8080', ip: '10.0.0.5', port: 8080, leased: false },
       ],
     });
+    assert.deepEqual(json[0], { name: 'bare', branch: null, created: json[0]!.created, lastVisited: null, defaultService: null, services: [] });
   });
 
   test('deregister: one service, or every key of the deployment; idempotent', async () => {

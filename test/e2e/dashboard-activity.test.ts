@@ -105,6 +105,30 @@ describe('activity: last visit tracked, persisted to etcd at most once per inter
     assert.equal(proxy.registry.table.deployments.has('gone'), false);
   });
 
+  test('the first visit after a quiet interval is written at once; a clean stop writes the last one', async () => {
+    await register('lead', 0);
+    // The default interval: without the leading edge nothing would reach etcd for a minute.
+    const quiet = await startProxy(etcd.endpoint, { LOG_LEVEL: 'warn' });
+    try {
+      await waitFor('route', () => (quiet.registry.table.deployments.has('lead') ? true : undefined));
+      for (let i = 0; i < 3; i++) assert.equal((await request(quiet.port, 'lead.dev.localhost', '/echo')).status, 200);
+      const first = await waitFor('last-request written', async () => (await etcd.client.get(lastRequestKey('lead')).string()) ?? undefined, 10_000);
+      const ls = JSON.parse((await cli('ls', '--json')).stdout) as { name: string; lastVisited: string | null }[];
+      assert.equal(ls.find((d) => d.name === 'lead')?.lastVisited, first.value);
+      await waitFor('the table has it', () => (quiet.registry.table.deployments.get('lead')?.lastRequest === first.value ? true : undefined));
+      await sleep(5);
+      assert.equal((await request(quiet.port, 'lead.dev.localhost', '/echo')).status, 200);
+      const live = await waitFor('the later visit in the API', async () => {
+        const v = await apiView(quiet, 'lead');
+        return v.lastVisited !== first.value ? v.lastVisited : undefined;
+      });
+      await quiet.close();
+      assert.equal(await etcd.client.get(lastRequestKey('lead')).string(), live.value, 'written on stop, not lost');
+    } finally {
+      await quiet.close().catch(() => undefined);
+    }
+  });
+
   test('branch-proxy ls shows the last visit; prune --idle-for removes only what nobody opened', async () => {
     const ls = await cli('ls');
     assert.match(ls.stdout, /LAST VISITED/);

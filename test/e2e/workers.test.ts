@@ -12,6 +12,7 @@ import { request } from '../helpers/http.ts';
 import { freePort } from '../helpers/ports.ts';
 import { register } from '../helpers/registry.ts';
 import { waitFor } from '../helpers/wait.ts';
+import type { DeploymentView } from '../../src/web/deployments-view.ts';
 
 const HOST = 'main.dev.localhost';
 const WAITING = 'worker waiting for its route table before taking connections';
@@ -96,6 +97,54 @@ describe('serve --workers 2', () => {
       const views = await Promise.all(Array.from({ length: 6 }, () => request(port, 'dev.localhost', '/api/deployments/main')));
       return views.every((v) => v.status === 200 && v.json<{ services: { reachable: boolean | null }[] }>().services[0]?.reachable === true) ? true : undefined;
     });
+  });
+
+  test('last visited is one value on every worker and the admin API, and `ls --json` has it right after the visits', async () => {
+    await register(etcd.client, 'visited', 'web', backend.port);
+    await waitFor('routed', async () => ((await request(port, 'visited.dev.localhost', '/echo')).status === 200 ? true : undefined));
+    for (let i = 0; i < 2; i++) assert.equal((await request(port, 'visited.dev.localhost', '/echo')).status, 200);
+    // 10 answers from the workers (round-robin: both answer some) and 3 from the primary.
+    const views = async (): Promise<DeploymentView[]> => {
+      const replies: DeploymentView[] = [];
+      for (let i = 0; i < 10; i++) replies.push((await request(port, 'dev.localhost', '/api/deployments/visited')).json<DeploymentView>());
+      for (let i = 0; i < 3; i++) replies.push((await (await fetch(`http://127.0.0.1:${adminPort}/api/deployments/visited`)).json()) as DeploymentView);
+      return replies;
+    };
+    const times = (all: DeploymentView[]) => ({ deployment: new Set(all.map((v) => v.lastVisited)), service: new Set(all.map((v) => v.services[0]?.lastVisited)) });
+    // Each worker relays its visits to the primary, which merges them and sends them back to every worker.
+    const settled = await waitFor('one last visit everywhere', async () => {
+      const t = times(await views());
+      return t.deployment.size === 1 && t.service.size === 1 && !t.deployment.has(null) && !t.service.has(null) ? t : undefined;
+    }, 10_000).then((r) => r.value);
+    assert.deepEqual(times(await views()), settled, 'every later answer gives the same times');
+
+    // Written at once (leading edge), not at the end of ACTIVITY_WRITE_MS (60 s by default).
+    const ls = await waitFor('ls --json shows the visit', () => {
+      const run = runCli(['ls', '--json'], { ETCD_ENDPOINTS: etcd.endpoint });
+      assert.equal(run.status, 0, run.stderr);
+      const d = (JSON.parse(run.stdout) as { name: string; lastVisited: string | null }[]).find((x) => x.name === 'visited');
+      return d?.lastVisited ? d : undefined;
+    }, 10_000).then((r) => r.value);
+    assert.ok(Date.parse(ls.lastVisited!) <= Date.parse([...settled.deployment][0]!));
+  });
+
+  test('an invalid registry entry is logged once, by the primary, not once per process', async () => {
+    const mark = proxy.logs.length;
+    await etcd.client.put('/deployment/bad/service/web/port').value('not-a-port');
+    await register(etcd.client, 'after-bad', 'web', backend.port);
+    // Every worker routes the later key, so every worker has seen the bad one before it.
+    const seen = new Set<unknown>();
+    await waitFor('each worker routes after-bad', async () => {
+      const replies = await Promise.all(Array.from({ length: 10 }, () => request(port, 'after-bad.dev.localhost', '/echo')));
+      replies.forEach((r) => assert.ok(r.status === 200 || r.status === 404, `status ${r.status}`));
+      for (const l of proxy.logs.slice(mark)) if (l.msg === 'request' && l.deployment === 'after-bad' && l.status === 200) seen.add(l.worker);
+      return seen.size === 2 ? true : undefined;
+    }, 20_000);
+    await logSince(proxy, mark, 'route added', { deployment: 'after-bad', worker: undefined });
+    const lines = proxy.logs.slice(mark).filter((l) => l.msg === 'ignored registry entry' && l.key === '/deployment/bad/service/web/port');
+    assert.equal(lines.length, 1, JSON.stringify(lines));
+    assert.equal(lines[0]!.worker, undefined, 'logged by the primary');
+    assert.equal(proxy.logs.slice(mark).filter((l) => l.msg === 'route added' && l.deployment === 'after-bad').length, 1, 'one route change, one line');
   });
 
   test('a worker that dies is replaced; the other serves meanwhile', async () => {

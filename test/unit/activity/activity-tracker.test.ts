@@ -1,6 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ActivityTracker } from '../../../src/activity/activity-tracker.ts';
+import { nextWriteAt } from '../../../src/activity/activity-writer.ts';
 import { decodeEntry } from '../../../src/registry/codec.ts';
 import { tableOf } from '../web/table-fixture.ts';
 
@@ -25,16 +26,44 @@ describe('ActivityTracker', () => {
     assert.equal(tracker.lastVisited({ name: 'main', lastRequest: '2026-01-03T00:00:00Z' }), Date.parse('2026-01-03T00:00:00Z'));
   });
 
-  test('takeDirty hands out each requested deployment once per round', () => {
+  test('takeDirty hands out the service times of each touched deployment once per round; onDirty fires once per round', () => {
     let now = 1;
+    let pokes = 0;
     const tracker = new ActivityTracker(() => now);
+    tracker.onDirty(() => pokes++);
     for (let i = 0; i < 100; i++) tracker.touch('main', 'web');
     now = 5;
     tracker.touch('feature', 'web');
-    assert.deepEqual(tracker.takeDirty(), [{ deployment: 'main', last: 1 }, { deployment: 'feature', last: 5 }]);
+    tracker.touch('feature', 'api');
+    assert.equal(pokes, 2, 'once per deployment, not per request');
+    assert.deepEqual(tracker.takeDirty(), [['main', 'web', 1], ['feature', 'web', 5], ['feature', 'api', 5]]);
     assert.deepEqual(tracker.takeDirty(), []);
-    tracker.markDirty('main');
-    assert.deepEqual(tracker.takeDirty(), [{ deployment: 'main', last: 1 }]);
+    tracker.touch('main', 'web');
+    assert.equal(pokes, 3);
+    assert.deepEqual(tracker.takeDirty(), [['main', 'web', 5]]);
+  });
+
+  test('merge keeps the later time per deployment and per service, reports what moved, and marks nothing dirty', () => {
+    const table = tableOf({ main: { services: { web: 1, api: 2 } }, feature: { services: { web: 3 } } });
+    let now = 10;
+    const tracker = new ActivityTracker(() => now);
+    tracker.touch('main', 'web');
+    tracker.takeDirty();
+    assert.deepEqual(tracker.merge([['main', 'web', 5], ['main', 'api', 7]], table), new Set(['main']), 'a new service time moved, the older web time did not');
+    assert.equal(tracker.serviceLastVisited('main', 'web'), 10);
+    assert.equal(tracker.serviceLastVisited('main', 'api'), 7);
+    assert.equal(tracker.lastVisited({ name: 'main' }), 10);
+    assert.deepEqual(tracker.merge([['main', 'web', 5]], table), new Set(), 'nothing moved');
+    assert.deepEqual(tracker.merge([['feature', 'web', 20], ['gone', 'web', 30], ['main', 'old', 30], ['main', 'web', Number.NaN]], table), new Set(['feature']), 'only services in the table');
+    assert.equal(tracker.lastVisited({ name: 'feature' }), 20);
+    assert.equal(tracker.lastVisited({ name: 'gone' }), undefined);
+    assert.deepEqual(tracker.takeDirty(), [], 'merged times are not relayed again');
+    // Merging in any order gives the same record: the later time wins.
+    const other = new ActivityTracker(() => now);
+    other.merge([['feature', 'web', 20], ['main', 'api', 7], ['main', 'web', 10]], table);
+    assert.deepEqual(new Set(other.visits()), new Set(tracker.visits()));
+    now = 40;
+    assert.deepEqual(tracker.visits(['feature']), [['feature', 'web', 20]]);
   });
 
   test('forgets deployments and services that left the table', () => {
@@ -62,5 +91,14 @@ describe('the last-request key', () => {
     assert.ok(t.deployments.has('main'), 'still has metadata');
     t.unset({ deployment: 'main', field: 'last-request' });
     assert.equal(t.deployments.has('main'), false);
+  });
+});
+
+describe('nextWriteAt', () => {
+  test('at once after a quiet interval; otherwise an interval after the persisted time and after our own last write', () => {
+    assert.equal(nextWriteAt(undefined, undefined, 60_000), -Infinity, 'never written: at once');
+    assert.equal(nextWriteAt(1_000, undefined, 60_000), 61_000);
+    assert.equal(nextWriteAt(1_000, 30_000, 60_000), 90_000, 'our own write bounds the rate too');
+    assert.equal(nextWriteAt(50_000, 30_000, 60_000), 110_000, 'another replica wrote later');
   });
 });
