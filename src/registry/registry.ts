@@ -2,7 +2,8 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Resolution, RouteChange } from '../routing/route-table.ts';
 import type { BackendPolicy } from '../routing/backend-policy.ts';
-import { RouteTable, changedDeployments, diffRoutes } from '../routing/route-table.ts';
+import { changedDeployments, diffRoutes } from '../routing/route-diff.ts';
+import { RouteTable } from '../routing/route-table.ts';
 import { decodeEntry, decodeKey } from './codec.ts';
 
 /** Per-route lines a resync logs before it only counts. */
