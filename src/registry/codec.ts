@@ -60,6 +60,8 @@ function validate(ref: KeyRef, text: string): string | undefined {
       return text === '' || /[\u0000-\u001f\u007f]/.test(text) ? 'branch is empty or has control characters' : undefined;
     case 'default':
       return DNS_LABEL.test(text) ? undefined : 'default is not a service name (lowercase DNS label)';
+    case 'fallback':
+      return DNS_LABEL.test(text) ? undefined : 'fallback is not a deployment name (lowercase DNS label)';
   }
 }
 

@@ -71,8 +71,9 @@ export class Registry extends EventEmitter<RegistryEvents> {
     return this.#connected;
   }
 
-  resolve(label: string, fallbackService: string): Resolution {
-    return this.#table.resolve(label, fallbackService);
+  /** See RouteTable.resolve: `defaultService` and `fallback` are the DEFAULT_SERVICE and FALLBACK_DEPLOYMENT settings. */
+  resolve(label: string, defaultService: string, fallback?: string): Resolution {
+    return this.#table.resolve(label, defaultService, fallback);
   }
 
   setConnected(connected: boolean): void {

@@ -25,7 +25,7 @@ export function* changedDeployments(before: RouteTable, after: RouteTable): Gene
 }
 
 function sameDeployment(a: Deployment | undefined, b: Deployment): boolean {
-  if (!a || a.branch !== b.branch || a.created !== b.created || a.defaultService !== b.defaultService || a.lastRequest !== b.lastRequest) return false;
+  if (!a || a.branch !== b.branch || a.created !== b.created || a.defaultService !== b.defaultService || a.lastRequest !== b.lastRequest || a.fallback !== b.fallback) return false;
   if (a.services.size !== b.services.size) return false;
   for (const [name, s] of b.services) {
     const t = a.services.get(name);

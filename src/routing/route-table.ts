@@ -1,6 +1,7 @@
 import type { DeploymentField, KeyRef } from '../registry/keys.ts';
 import type { BackendPolicy } from './backend-policy.ts';
 import type { Deployment, Resolution, RouteChange, Target } from './route-types.ts';
+import { resolveLabel } from './resolve-label.ts';
 import { sameTarget } from './route-types.ts';
 import { StringPool, ownCopy } from './string-pool.ts';
 import { RouteTarget, TableDeployment, TableService } from './table-entries.ts';
@@ -8,7 +9,7 @@ import { RouteTarget, TableDeployment, TableService } from './table-entries.ts';
 /** The table's readers import its shapes from here, as they always have. */
 export type { Deployment, Resolution, RouteChange, Service, Target } from './route-types.ts';
 
-const META_FIELD = { created: 'created', branch: 'branch', default: 'defaultService', 'last-request': 'lastRequest' } as const satisfies Record<
+const META_FIELD = { created: 'created', branch: 'branch', default: 'defaultService', 'last-request': 'lastRequest', fallback: 'fallback' } as const satisfies Record<
   DeploymentField,
   keyof Deployment
 >;
@@ -69,34 +70,18 @@ export class RouteTable {
       change = this.#retarget(deployment, service, before);
       if (service.ip === undefined && service.port === undefined) deployment.services.delete(ref.service);
     }
-    if (deployment.services.size === 0 && deployment.branch === undefined && deployment.created === undefined && deployment.defaultService === undefined && deployment.lastRequest === undefined) {
+    if (deployment.services.size === 0 && deployment.branch === undefined && deployment.created === undefined && deployment.defaultService === undefined && deployment.lastRequest === undefined && deployment.fallback === undefined) {
       this.#deployments.delete(ref.deployment);
     }
     return change;
   }
 
   /**
-   * `<deployment>` opens its default service; otherwise `<deployment>-<service>`,
-   * split at the dash that gives the longest deployment name with that service
-   * routable. Cost grows with the dashes in the label, never with the table.
+   * The route a host's first label names (see resolveLabel). `fallback` is the
+   * FALLBACK_DEPLOYMENT setting; deployments may declare their own base.
    */
-  resolve(label: string, fallbackService: string): Resolution {
-    const exact = this.#deployments.get(label);
-    if (exact) {
-      const service = exact.defaultService ?? fallbackService;
-      const target = exact.services.get(service)?.target;
-      return target ? { kind: 'route', deployment: exact, service, target } : { kind: 'unknown-service', deployment: exact, service };
-    }
-    let nearest: Resolution | undefined;
-    for (let dash = label.lastIndexOf('-'); dash > 0; dash = label.lastIndexOf('-', dash - 1)) {
-      const deployment = this.#deployments.get(label.slice(0, dash));
-      if (!deployment) continue;
-      const service = label.slice(dash + 1);
-      const target = deployment.services.get(service)?.target;
-      if (target) return { kind: 'route', deployment, service, target };
-      nearest ??= { kind: 'unknown-service', deployment, service };
-    }
-    return nearest ?? { kind: 'unknown-deployment', label };
+  resolve(label: string, defaultService: string, fallback?: string): Resolution {
+    return resolveLabel(this.#deployments, label, defaultService, fallback);
   }
 
   *routes(): Generator<{ deployment: string; service: string; target: Target }> {

@@ -28,6 +28,8 @@ export interface Deployment {
   readonly defaultService?: string;
   /** When a proxy last forwarded a request to it (ISO-8601), as persisted in etcd. */
   readonly lastRequest?: string;
+  /** The deployment it declares as its base (registry key `fallback`), overriding FALLBACK_DEPLOYMENT. */
+  readonly fallback?: string;
   readonly services: ReadonlyMap<string, Service>;
 }
 
@@ -39,8 +41,13 @@ export interface RouteChange {
   readonly previous?: Target;
 }
 
+/**
+ * `deployment` is always the one the host asked for (access checks, metrics and
+ * logs count it); `servedBy` is the base whose service answers when the asked
+ * deployment lacks it (see resolve-label.ts), undefined when it has it itself.
+ */
 export type Resolution =
-  | { readonly kind: 'route'; readonly deployment: Deployment; readonly service: string; readonly target: Target }
+  | { readonly kind: 'route'; readonly deployment: Deployment; readonly service: string; readonly target: Target; readonly servedBy: Deployment | undefined }
   | { readonly kind: 'unknown-service'; readonly deployment: Deployment; readonly service: string }
   | { readonly kind: 'unknown-deployment'; readonly label: string };
 

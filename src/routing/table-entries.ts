@@ -54,6 +54,7 @@ export class TableDeployment implements Deployment {
   created: string | undefined = undefined;
   defaultService: string | undefined = undefined;
   lastRequest: string | undefined = undefined;
+  fallback: string | undefined = undefined;
   readonly services = new ServiceMap<TableService>();
 
   constructor(readonly name: string) {}

@@ -32,6 +32,8 @@ describe('changedDeployments', () => {
     after.set({ deployment: 'meta', field: 'created' }, '2026-01-01T00:00:00Z');
     after.set({ deployment: 'moved', service: 'web', field: 'port' }, 2);
     after.set({ deployment: 'new', field: 'default' }, 'api');
-    assert.deepEqual([...changedDeployments(before, after)].sort(), ['gone', 'meta', 'moved', 'new']);
+    before.set({ deployment: 'rebased', field: 'fallback' }, 'main');
+    after.set({ deployment: 'rebased', field: 'fallback' }, 'release-2-4');
+    assert.deepEqual([...changedDeployments(before, after)].sort(), ['gone', 'meta', 'moved', 'new', 'rebased']);
   });
 });
