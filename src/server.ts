@@ -96,6 +96,7 @@ export async function startServer(config: ServeConfig, log: Logger, worker?: Wor
         registry,
         forwarder,
         defaultService: config.defaultService,
+        fallbackDeployment: config.fallbackDeployment,
         log,
         dashboard,
         observer: observeRequests(metrics, activity),

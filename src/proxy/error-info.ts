@@ -4,6 +4,7 @@ import { sortNewestFirst } from '../web/deployments-view.ts';
 import type { LinkBase } from '../web/links.ts';
 import { dashboardUrl, deploymentUrl } from '../web/links.ts';
 import { suggestDeployments } from '../web/suggestions.ts';
+import { inheritedServices } from '../routing/inherited-services.ts';
 import type { UpstreamFailure } from './upstream-error.ts';
 
 /** Without a close match, at most this many deployments are listed on a 404, newest first. */
@@ -31,6 +32,7 @@ export function notRoutedInfo(
   table: RouteTable,
   base: LinkBase,
   fallbackService: string,
+  fallbackDeployment?: string,
 ): ErrorInfo {
   const dashboard = dashboardUrl(base, domain);
   if (resolution.kind === 'unknown-service') {
@@ -44,7 +46,7 @@ export function notRoutedInfo(
       deployment: d.name,
       ...(d.branch === undefined ? {} : { branch: d.branch }),
       service: resolution.service,
-      links: serviceLinks(d, base, domain, d.defaultService ?? fallbackService),
+      links: [...serviceLinks(d, base, domain, d.defaultService ?? fallbackService), ...inheritedLinks(table, d, base, domain, fallbackDeployment)],
       linksTitle: `Services of ${d.name}`,
       dashboard,
     };
@@ -103,6 +105,15 @@ function serviceLinks(d: Deployment, base: LinkBase, domain: string, defaultServ
     .filter((s) => s.target)
     .sort((a, b) => Number(b.name === defaultService) - Number(a.name === defaultService) || a.name.localeCompare(b.name))
     .map((s) => ({ label: `${d.name}-${s.name}`, href: deploymentUrl(base, domain, d.name, s.name), detail: s.target!.address }));
+}
+
+/** What the deployment's bases would serve at its host names (issue #14), after its own services. */
+function inheritedLinks(table: RouteTable, d: Deployment, base: LinkBase, domain: string, fallback: string | undefined): Link[] {
+  return inheritedServices(table.deployments, d, fallback).map((s) => ({
+    label: `${d.name}-${s.name}`,
+    href: deploymentUrl(base, domain, d.name, s.name),
+    detail: `from ${s.from.name}, ${s.target.address}`,
+  }));
 }
 
 function branchDetail(d: Deployment): { detail?: string } {

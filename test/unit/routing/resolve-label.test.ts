@@ -2,6 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Resolution } from '../../../src/routing/route-types.ts';
 import { RouteTable } from '../../../src/routing/route-table.ts';
+import { inheritedServices } from '../../../src/routing/inherited-services.ts';
 import { MAX_FALLBACK_STEPS, fallbackChain, inheritedDefault } from '../../../src/routing/resolve-label.ts';
 
 /** Each service's backend host is `<deployment>.<service>`, so a route shows at once who served it. */
@@ -228,5 +229,24 @@ describe('chains, cycles and bases that go away', () => {
     assert.equal(t.deployments.get('feature-x')?.fallback, 'main');
     t.unset({ deployment: 'feature-x', field: 'fallback' });
     assert.equal(t.deployments.has('feature-x'), false);
+  });
+});
+
+describe('inheritedServices', () => {
+  test('lists what the bases would serve, nearest base first, without what the deployment runs itself', () => {
+    const t = tableOf({
+      main: { services: ['web', 'api', 'auth'] },
+      'release-2-4': { services: ['api', 'search'] },
+      'feature-r': { services: ['web'], fallback: 'release-2-4' },
+    });
+    const list = inheritedServices(t.deployments, t.deployments.get('feature-r')!, 'main');
+    assert.deepEqual(list.map((s) => `${s.name} from ${s.from.name} at ${s.target.host}`), [
+      'api from release-2-4 at release-2-4.api',
+      'auth from main at main.auth',
+      'search from release-2-4 at release-2-4.search',
+    ]);
+    for (const s of list) assert.equal(show(t.resolve(`feature-r-${s.name}`, 'web', 'main')), `route feature-r/${s.name} -> ${s.target.host} via ${s.from.name}`, 'the list says what a request gets');
+    assert.deepEqual(inheritedServices(t.deployments, t.deployments.get('main')!, 'main'), [], 'the base inherits nothing from itself');
+    assert.deepEqual(inheritedServices(t.deployments, t.deployments.get('feature-r')!, undefined).map((s) => s.name), ['api', 'search']);
   });
 });
