@@ -35,7 +35,7 @@ describe('partial deployments: a branch without a service falls back to a base (
 
   before(async () => {
     etcd = await startEtcd();
-    [mainWeb, mainApi, releaseApi, branchWeb, branchApi] = await Promise.all(['main-web', 'main-api', 'release-api', 'branch-web', 'branch-api'].map((n) => startBackend(n)));
+    [mainWeb, mainApi, releaseApi, branchWeb, branchApi] = (await Promise.all(['main-web', 'main-api', 'release-api', 'branch-web', 'branch-api'].map((n) => startBackend(n)))) as [Backend, Backend, Backend, Backend, Backend];
     await register(etcd.client, 'main', 'web', mainWeb.port);
     await register(etcd.client, 'main', 'api', mainApi.port);
     await register(etcd.client, 'feature-x', 'web', branchWeb.port);
