@@ -21,7 +21,8 @@ import { createProxyHandler } from './proxy/proxy-handler.ts';
 import type { Registry } from './registry/registry.ts';
 import { watchRegistry } from './registry/watch-registry.ts';
 import { createHostMatcher } from './routing/host.ts';
-import type { Target } from './routing/route-table.ts';
+import { inheritedServices } from './routing/inherited-services.ts';
+import type { Deployment, Target } from './routing/route-table.ts';
 import { listen } from './listen.ts';
 import { readCertificate, reloadCertificateOnChange } from './tls/certificate-reloader.ts';
 import { publicLinks, startAdmin } from './web/admin-listener.ts';
@@ -80,7 +81,12 @@ export async function startServer(config: ServeConfig, log: Logger, worker?: Wor
   const ownProbe = worker ? undefined : new TargetProbe(registry, { intervalMs: config.probeIntervalMs });
   const probeDone = ownProbe?.run(stopWeb.signal);
   const probe = worker?.reachability ?? ownProbe!;
-  const sources = { defaultService: config.defaultService, activity, reachability: probe };
+  const sources = {
+    defaultService: config.defaultService,
+    activity,
+    reachability: probe,
+    inherited: (d: Deployment) => inheritedServices(registry.table.deployments, d, config.fallbackDeployment),
+  };
   const matchHost = createHostMatcher(config.domains);
   let server: Server | HttpsServer | undefined;
   const publicApp = createPublicApp({

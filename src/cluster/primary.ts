@@ -9,6 +9,8 @@ import { publicLinks, startAdmin } from '../web/admin-listener.ts';
 import { TargetProbe } from '../web/target-probe.ts';
 import type { ReachabilityMessage } from './messages.ts';
 import { WorkerPool } from './worker-pool.ts';
+import { inheritedServices } from '../routing/inherited-services.ts';
+import type { Deployment } from '../routing/route-table.ts';
 
 /**
  * The primary of WORKERS processes. It does not proxy: it forks the workers (which
@@ -36,7 +38,11 @@ export async function startPrimary(config: ServeConfig, log: Logger): Promise<Ru
   });
   const admin = await startAdmin(config, {
     registry,
-    sources: { defaultService: config.defaultService, reachability: probe },
+    sources: {
+      defaultService: config.defaultService,
+      reachability: probe,
+      inherited: (d: Deployment) => inheritedServices(registry.table.deployments, d, config.fallbackDeployment),
+    },
     metrics: async () => ({ contentType: aggregator.contentType, body: await aggregator.clusterMetrics() }),
     publicLinks: () => publicLinks(config, publicPort),
     workers: () => workers.readiness(),

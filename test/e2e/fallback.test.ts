@@ -81,6 +81,15 @@ describe('partial deployments: a branch without a service falls back to a base (
     await etcd.client.delete().prefix(`${P}only-api/`);
   });
 
+  test("the API lists inherited services next to the deployment's own", async () => {
+    const res = await request(proxy.port, 'dev.localhost', '/api/deployments', { headers: JSON_ACCEPT });
+    const body = res.json<{ deployments: { name: string; services: { name: string }[]; inherited?: { name: string; from: string; url: string; target: string }[] }[] }>();
+    const branch = body.deployments.find((d) => d.name === 'feature-x')!;
+    assert.deepEqual(branch.services.map((s) => s.name), ['web']);
+    assert.deepEqual(branch.inherited, [{ name: 'api', from: 'main', url: `http://feature-x-api.dev.localhost`, target: `127.0.0.1:${mainApi.port}` }]);
+    assert.equal(body.deployments.find((d) => d.name === 'main')!.inherited, undefined, 'main inherits nothing');
+  });
+
   test('the 404 for a service nobody has lists its own services and what main would serve', async () => {
     const res = await request(proxy.port, 'feature-x-nosuch.dev.localhost', '/', { headers: JSON_ACCEPT });
     assert.equal(res.status, 404);
