@@ -99,6 +99,9 @@ export function writeReport(fresh: Results, machine: Machine): void {
   if (results.churn) {
     const c = results.churn;
     md.push('## Registry churn under load', '', 'wrk on one unchanged route (32 connections) while other routes are added, moved and removed (one transaction each).', '', '| seconds | route changes | changes/s | applied by the proxy | requests | failed | req/s | p99 ms |', '|---|---|---|---|---|---|---|---|', `| ${n(c.seconds, 1)} | ${c.changes} | ${n(c.changesPerSecond, 1)} | ${c.changesApplied} | ${c.requests} | ${c.failed} | ${n(c.rps)} | ${n(c.p99Ms, 2)} |`, '');
+    if (c.fallbackSwitches !== undefined) {
+      md.push(`Meanwhile wrk (8 connections) on \`fb-api\`, served by FALLBACK_DEPLOYMENT \`stable\` until \`fb\` registers its own api: switched ${c.fallbackSwitches} times under ${c.fallbackRequests} requests, ${c.fallbackFailed} failed.`, '');
+    }
   }
   if (results.scale) {
     const s = results.scale;

@@ -94,6 +94,18 @@ function serviceItem(d, s) {
   );
 }
 
+/** A service a base serves at this deployment's host name (issue #14): "api — from main". */
+function inheritedItem(s) {
+  return el(
+    'li',
+    { class: 'service inherited', 'data-service': s.name, 'data-from': s.from },
+    el('span', { class: 'state', role: 'img', 'aria-label': `served by ${s.from}`, title: `served by ${s.from}` }),
+    el('span', { class: 'svc' }, el('span', { class: 'svc-name', text: s.name }), el('span', { class: 'tag', text: `from ${s.from}` })),
+    el('a', { class: 'url', href: s.url, text: hostOf(s.url) }),
+    el('span', { class: 'detail', text: `${s.target} · ${s.from}'s service` }),
+  );
+}
+
 function card(d) {
   const head = el(
     'div',
@@ -102,8 +114,9 @@ function card(d) {
     d.created ? el('span', { class: 'age' }, timeEl(d.created)) : null,
   );
   const branch = d.branch && d.branch !== d.name ? el('div', { class: 'branch', title: 'git branch' }, svgIcon(BRANCH_ICON), el('span', { text: d.branch })) : null;
-  const services = d.services.length
-    ? el('ul', { class: 'services' }, ...d.services.map((s) => serviceItem(d, s)))
+  const inherited = d.inherited ?? [];
+  const services = d.services.length || inherited.length
+    ? el('ul', { class: 'services' }, ...d.services.map((s) => serviceItem(d, s)), ...inherited.map(inheritedItem))
     : d.stopped
       ? null
       : el('p', { class: 'meta', text: 'No services registered yet.' });

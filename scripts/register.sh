@@ -14,6 +14,7 @@
 #   IP               address the service is reached on (default: first address of `hostname -i`)
 #   TTL              lease TTL in seconds (default 15)
 #   FORCE=1          take over a deployment name owned by another branch
+#   FALLBACK         raw git branch whose services this deployment's missing ones come from (slugged like BRANCH)
 #   ETCD_CA_FILE, ETCD_CERT_FILE, ETCD_KEY_FILE   TLS to etcd, as for the CLI
 #   ETCD_USERNAME, ETCD_PASSWORD                  etcd auth, as for the CLI
 #
@@ -53,6 +54,7 @@ SERVICE=${SERVICE:-}
 PORT=${PORT:-}
 BRANCH=${BRANCH:-}
 FORCE=${FORCE:-0}
+FALLBACK=${FALLBACK:-}
 
 if [ -n "$BRANCH" ]; then
   DEPLOYMENT=$(slugify "$BRANCH") || die "branch \"$BRANCH\" has no letters or digits to name a deployment after"
@@ -60,6 +62,10 @@ else
   DEPLOYMENT=${DEPLOYMENT:-}
   [ -n "$DEPLOYMENT" ] || die "set BRANCH (raw git branch) or DEPLOYMENT"
   printf '%s' "$DEPLOYMENT" | grep -Eq '^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$' || die "DEPLOYMENT=\"$DEPLOYMENT\" is not a deployment name (lowercase letters, digits, dashes)"
+fi
+if [ -n "$FALLBACK" ]; then
+  FALLBACK=$(slugify "$FALLBACK") || die "FALLBACK=\"$FALLBACK\" has no letters or digits to name a deployment after"
+  [ "$FALLBACK" != "$DEPLOYMENT" ] || die "FALLBACK names this deployment itself; set it to the branch the missing services come from, such as main"
 fi
 printf '%s' "$SERVICE" | grep -Eq '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$' || die "SERVICE=\"$SERVICE\" is not a service name (lowercase letters, digits, dashes)"
 [ $((${#DEPLOYMENT} + 1 + ${#SERVICE})) -le 63 ] || die "$DEPLOYMENT-$SERVICE is longer than a DNS label (63 characters)"
@@ -77,6 +83,7 @@ KEY_IP=$(b64 "${PREFIX}${DEPLOYMENT}/service/${SERVICE}/ip")
 KEY_PORT=$(b64 "${PREFIX}${DEPLOYMENT}/service/${SERVICE}/port")
 KEY_CREATED=$(b64 "${PREFIX}${DEPLOYMENT}/created")
 KEY_BRANCH=$(b64 "${PREFIX}${DEPLOYMENT}/branch")
+KEY_FALLBACK=$(b64 "${PREFIX}${DEPLOYMENT}/fallback")
 
 # POSTs JSON to the first endpoint that answers; prints the reply.
 call() {
@@ -124,6 +131,8 @@ register() {
   created="{\"request_put\":{\"key\":\"$KEY_CREATED\",\"value\":\"$(b64 "$(date -u +%Y-%m-%dT%H:%M:%SZ)")\"}}"
   branch=""
   [ -n "$BRANCH" ] && branch=",{\"request_put\":{\"key\":\"$KEY_BRANCH\",\"value\":\"$(b64 "$BRANCH")\"}}"
+  # The base (no lease) is written every time, so changing FALLBACK takes effect on the next start.
+  [ -n "$FALLBACK" ] && puts="$puts,{\"request_put\":{\"key\":\"$KEY_FALLBACK\",\"value\":\"$(b64 "$FALLBACK")\"}}"
   # One transaction: ip and port with the lease; created and branch (no lease) only for a new deployment.
   txn="{\"compare\":[{\"key\":\"$KEY_CREATED\",\"target\":\"CREATE\",\"result\":\"EQUAL\",\"create_revision\":\"0\"}],\"success\":[$puts,$created$branch],\"failure\":[$puts]}"
   call /kv/txn "$txn" >/dev/null || { call /lease/revoke "{\"ID\":\"$lease\"}" >/dev/null; LEASE=; return 1; }

@@ -8,6 +8,8 @@ import type { ServeConfig } from './config/serve-config.ts';
 import type { RegistryView } from './registry/registry-view.ts';
 import { StopTracker } from './registry/stop-tracker.ts';
 import type { BackendPolicy } from './routing/backend-policy.ts';
+import { inheritedServices } from './routing/inherited-services.ts';
+import type { Deployment } from './routing/route-table.ts';
 import type { AdminAppOptions } from './web/admin-app.ts';
 import { startAdmin } from './web/admin-listener.ts';
 import type { ViewSources } from './web/deployments-view.ts';
@@ -58,7 +60,13 @@ export function createAdminSide(config: ServeConfig, o: AdminSideOptions): Admin
   const round = new Throttle(VISIT_ROUND_MS, () => writer.visited(new Set(activity.takeDirty().map(([deployment]) => deployment))));
   activity.onDirty(() => round.poke());
   const stops = new StopTracker(o.registry, { signal: stopProbe.signal });
-  const sources: ViewSources = { defaultService: config.defaultService, activity, reachability: probe, stops };
+  const sources: ViewSources = {
+    defaultService: config.defaultService,
+    activity,
+    reachability: probe,
+    stops,
+    inherited: (d: Deployment) => inheritedServices(o.registry.table.deployments, d, config.fallbackDeployment),
+  };
   let admin: Awaited<ReturnType<typeof startAdmin>> | undefined;
   return {
     probe,

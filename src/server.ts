@@ -23,7 +23,8 @@ import type { RegistryView } from './registry/registry-view.ts';
 import { StopTracker } from './registry/stop-tracker.ts';
 import { watchRegistry } from './registry/watch-registry.ts';
 import { createHostMatcher } from './routing/host.ts';
-import type { Target } from './routing/route-table.ts';
+import { inheritedServices } from './routing/inherited-services.ts';
+import type { Deployment, Target } from './routing/route-table.ts';
 import { listen } from './listen.ts';
 import { readCertificate, reloadCertificateOnChange } from './tls/certificate-reloader.ts';
 import { publicLinks } from './web/admin-listener.ts';
@@ -91,7 +92,13 @@ export async function startServer(config: ServeConfig, log: Logger, worker?: Wor
   // Ends the dashboards' event streams, which never finish by themselves.
   const stopWeb = new AbortController();
   const stops = role.admin?.sources.stops ?? new StopTracker(registry, { signal: stopWeb.signal });
-  const sources: ViewSources = { defaultService: config.defaultService, activity, reachability, stops };
+  const sources: ViewSources = {
+    defaultService: config.defaultService,
+    activity,
+    reachability,
+    stops,
+    inherited: (d: Deployment) => inheritedServices(registry.table.deployments, d, config.fallbackDeployment),
+  };
   const dashboard = createPublicApp({ registry, sources, probe: reachability, log, signal: stopWeb.signal });
   await dashboard.ready();
 
@@ -104,6 +111,7 @@ export async function startServer(config: ServeConfig, log: Logger, worker?: Wor
     defaultService: config.defaultService,
     log,
     stops,
+    fallbackDeployment: config.fallbackDeployment,
     dashboard: dashboard.routing,
     observer: observeRequests(metrics, activity),
     gate: createAccessGate(config.access),

@@ -13,6 +13,7 @@ export interface GatedOptions {
   readonly matchHost: (host: string | undefined) => HostMatch;
   readonly registry: RegistryView;
   readonly defaultService: string;
+  readonly fallbackDeployment?: string;
   readonly log: Logger;
   /** What an admitted request or upgrade goes on to. */
   readonly route: (req: IncomingMessage, res: ServerResponse, match: HostMatch) => void;
@@ -30,10 +31,14 @@ const BASIC_CHALLENGE = { 'www-authenticate': 'Basic realm="branch-proxy", chars
 export function gated(o: GatedOptions) {
   const { gate, log } = o;
 
-  /** The deployment a host names, as far as the table knows, for share-link checks. */
+  /**
+   * The deployment a host names, as far as the table knows, for share-link checks.
+   * SECURITY: the deployment asked for, never the base that would serve it through
+   * a fallback: a share link for feature-x opens feature-x-api served by main, not main-api.
+   */
   function deploymentNamed(match: Exclude<HostMatch, { kind: 'foreign' }>): string | undefined {
     if (match.kind === 'dashboard') return undefined;
-    const r = o.registry.resolve(match.label, o.defaultService);
+    const r = o.registry.resolve(match.label, o.defaultService, o.fallbackDeployment);
     return r.kind === 'unknown-deployment' ? undefined : r.deployment.name;
   }
 

@@ -35,6 +35,7 @@ interface RegisterOptions {
   healthPath?: string;
   force?: boolean;
   default?: boolean;
+  fallback?: string;
   logLevel: string;
 }
 
@@ -57,6 +58,7 @@ export function registerRegister(program: Command): void {
     .option('--ttl <seconds>', 'lease TTL: how long the route outlives a killed process', '15')
     .option('--health-path <path>', 'register only once GET <path> answers 2xx (otherwise once the port accepts TCP connections, with -- <command>)')
     .option('--default', 'also make this the service that <deployment>.<domain> opens')
+    .option('--fallback <branch>', "the branch (slugged like --branch) whose services this deployment's missing ones come from, instead of the proxy's FALLBACK_DEPLOYMENT")
     .option('--force', 'take over a deployment name that belongs to another git branch with the same slug')
     .addOption(new Option('--log-level <level>', LOG_LEVELS.join(', ')).env('LOG_LEVEL').default('info'))
     .addHelpText(
@@ -76,6 +78,7 @@ export function registerRegister(program: Command): void {
 async function runRegister(command: Command, opts: RegisterOptions, args: string[], log: Logger): Promise<number> {
   const { deployment, branch } = deploymentRef(opts, command);
   const service = serviceOf(deployment, opts.service);
+  const fallback = fallbackOf(deployment, opts.fallback);
   const ttlSeconds = parseTtl(opts.ttl);
   const etcd = loadEtcdConfig(settingValues(command, ETCD_SETTINGS));
   const probePort = opts.containerPort !== undefined ? parsePort('--container-port', opts.containerPort) : undefined;
@@ -93,7 +96,7 @@ async function runRegister(command: Command, opts: RegisterOptions, args: string
     return 1;
   }
 
-  const target: RegistrationTarget = { prefix: etcd.prefix, deployment, branch, service, ip, port, force: opts.force === true, makeDefault: opts.default === true };
+  const target: RegistrationTarget = { prefix: etcd.prefix, deployment, branch, service, ip, port, force: opts.force === true, makeDefault: opts.default === true, fallback };
   const client = createEtcdClient(etcd, { callTimeoutMs: 3000 });
   const registration = new Registration(client, target, log, { ttlSeconds });
   const child: ChildService | undefined = args.length > 0 ? startChild(args[0]!, args.slice(1)) : undefined;
@@ -180,4 +183,12 @@ async function resolvePort(opts: RegisterOptions, containerPort: number | undefi
   }
   if (opts.port === undefined) throw new UsageError('give --port <port> (or --port-from ecs --container-port <port>)');
   return parsePort('--port', opts.port);
+}
+
+/** `--fallback release/2.4` names deployment `release-2-4`, as `--branch` would. */
+function fallbackOf(deployment: string, raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  const base = deploymentRef({ branch: raw }).deployment;
+  if (base === deployment) throw new UsageError(`--fallback ${JSON.stringify(raw)} names this deployment itself; give the branch its missing services should come from, such as main`);
+  return base;
 }

@@ -75,6 +75,11 @@ export function parseServiceName(variable: string, raw: string): string {
   return raw;
 }
 
+export function parseDeploymentName(variable: string, raw: string): string {
+  if (!DNS_LABEL.test(raw)) throw new ConfigError(variable, raw, 'a deployment name of lowercase letters, digits and dashes, such as main');
+  return raw;
+}
+
 /** A listen address: an IP literal, `localhost`, or empty for every IPv6 and IPv4 address. */
 export function parseListenHost(variable: string, raw: string): string | undefined {
   if (raw === '') return undefined;

@@ -9,6 +9,7 @@ import {
   parseEndpoints,
   parseListenHost,
   parseCidrList,
+  parseDeploymentName,
   parseLogLevel,
   parseSecret,
   parsePort,
@@ -45,6 +46,8 @@ export interface ServeConfig {
   readonly adminPort: number;
   readonly adminHost: string | undefined;
   readonly defaultService: string;
+  /** Base of deployments that declare none (see routing/resolve-label.ts); undefined: no fallback. */
+  readonly fallbackDeployment: string | undefined;
   readonly upstreamTimeoutMs: number;
   /** CIDRs backends must lie in; empty: any address the backend policy does not deny. */
   readonly backendAllow: readonly string[];
@@ -96,6 +99,7 @@ export function loadServeConfig(v: SettingValues<typeof SERVE_SETTINGS>): ServeC
     adminPort: parsePort('ADMIN_PORT', v.ADMIN_PORT, { allowZero: true }),
     adminHost: v.ADMIN_HOST === '' ? host : parseListenHost('ADMIN_HOST', v.ADMIN_HOST),
     defaultService: parseServiceName('DEFAULT_SERVICE', v.DEFAULT_SERVICE),
+    fallbackDeployment: v.FALLBACK_DEPLOYMENT === '' ? undefined : parseDeploymentName('FALLBACK_DEPLOYMENT', v.FALLBACK_DEPLOYMENT),
     upstreamTimeoutMs: parsePositiveInt('UPSTREAM_TIMEOUT_MS', v.UPSTREAM_TIMEOUT_MS, 'milliseconds'),
     backendAllow: Object.freeze(parseCidrList('BACKEND_ALLOW', v.BACKEND_ALLOW)),
     tls: loadTlsConfig(v),

@@ -32,6 +32,7 @@ export const SERVE_SETTINGS = [
   { env: 'ADMIN_PORT', default: '8081', description: 'admin port: /healthz, /readyz, /api (0 picks a free port)' },
   { env: 'ADMIN_HOST', default: '', description: 'admin listen address; empty uses HOST' },
   { env: 'DEFAULT_SERVICE', default: 'web', description: 'service opened by <deployment>.<domain> when the deployment names no default' },
+  { env: 'FALLBACK_DEPLOYMENT', default: '', description: "deployment (e.g. main) whose services a deployment without them inherits, unless it names its own base; empty: no fallback" },
   { env: 'UPSTREAM_TIMEOUT_MS', default: '30000', description: "time to wait for a backend's response headers; streamed bodies and WebSockets are never cut" },
   { env: 'BACKEND_ALLOW', default: '', description: 'comma-separated CIDRs backends must lie in; empty allows any address but link-local/metadata ones and the proxy itself' },
   { env: 'AUTH_HTPASSWD', default: '', description: 'htpasswd file (bcrypt entries, `htpasswd -B`): visitors must log in with HTTP basic auth' },

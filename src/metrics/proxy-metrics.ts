@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, Registry as MetricsRegistry, collectDefaultMetrics } from 'prom-client';
 import { UPSTREAM_ERROR_KINDS, type UpstreamErrorKind } from '../proxy/upstream-error.ts';
 import type { RegistryView } from '../registry/registry-view.ts';
-import { RequestCounts, UNKNOWN } from './request-counts.ts';
+import { DIRECT, RequestCounts, UNKNOWN } from './request-counts.ts';
 
 export interface ProxyMetricsOptions {
   readonly registry: RegistryView;
@@ -41,12 +41,12 @@ export class ProxyMetrics {
     this.#registry = o.registry;
     new Counter({
       name: 'branch_proxy_requests_total',
-      help: 'Requests proxied (or answered with an error page), by deployment, service and status code.',
-      labelNames: ['deployment', 'service', 'code'] as const,
+      help: 'Requests proxied (or answered with an error page), by deployment asked for, service, status code, and the base that served it (fallback, empty when none).',
+      labelNames: ['deployment', 'service', 'code', 'fallback'] as const,
       registers,
       collect() {
         this.reset();
-        for (const e of counts.entries()) this.inc({ deployment: e.deployment, service: e.service, code: e.code }, e.count);
+        for (const e of counts.entries()) this.inc({ deployment: e.deployment, service: e.service, code: e.code, fallback: e.fallback }, e.count);
       },
     });
     this.#duration = new Histogram({
@@ -117,11 +117,15 @@ export class ProxyMetrics {
   /**
    * Counts one finished request. `deployment` and `service` are what the table
    * matched; either may be undefined (unknown deployment, unknown service).
+   * `servedBy` is the base that served it through a fallback: one of the at
+   * most three bases of `deployment`, so the label stays bounded.
    */
-  request(deployment: string | undefined, service: string | undefined, code: number, seconds: number): void {
+  request(deployment: string | undefined, service: string | undefined, code: number, seconds: number, servedBy?: string): void {
     // A deployment removed while its request was in flight must not come back as a label.
-    const known = deployment !== undefined && this.#registry.table.deployments.has(deployment);
-    this.#counts.add(known ? deployment : UNKNOWN, known && service !== undefined ? service : UNKNOWN, code);
+    const deployments = this.#registry.table.deployments;
+    const known = deployment !== undefined && deployments.has(deployment);
+    const fallback = servedBy === undefined || !known ? DIRECT : deployments.has(servedBy) ? servedBy : UNKNOWN;
+    this.#counts.add(known ? deployment : UNKNOWN, known && service !== undefined ? service : UNKNOWN, code, fallback);
     this.#duration.observe(seconds);
   }
 

@@ -5,8 +5,8 @@ import type { ProxyMetrics } from './proxy-metrics.ts';
 /** What the request path reports, fanned out to the metrics and the activity tracker. */
 export function observeRequests(metrics: ProxyMetrics, activity: ActivityTracker): RequestObserver {
   return {
-    request(deployment, service, status, seconds) {
-      metrics.request(deployment, service, status, seconds);
+    request(deployment, service, status, seconds, servedBy) {
+      metrics.request(deployment, service, status, seconds, servedBy);
       if (deployment !== undefined && service !== undefined) activity.touch(deployment, service);
     },
     upgrade(deployment, service) {

@@ -7,7 +7,7 @@ import { gated } from '../access/gated-handler.ts';
 import type { RegistryView } from '../registry/registry-view.ts';
 import type { StopSource } from '../registry/stop-tracker.ts';
 import type { HostMatch } from '../routing/host.ts';
-import type { Deployment, Target } from '../routing/route-table.ts';
+import type { Resolution } from '../routing/route-table.ts';
 import { foreignHostInfo, notLoadedInfo, notRoutedInfo, upstreamFailureInfo } from '../web/error-info.ts';
 import { rawErrorResponse, sendError } from '../web/error-page.ts';
 import type { ErrorInfo } from '../web/error-page.ts';
@@ -21,8 +21,11 @@ import type { UpstreamErrorKind } from './upstream-error.ts';
  * and activity. It runs on the request path, so it must be cheap.
  */
 export interface RequestObserver {
-  /** A response finished or was aborted. `deployment` is set when the host named one in the table, `service` only when it was routed. */
-  request(deployment: string | undefined, service: string | undefined, status: number, seconds: number): void;
+  /**
+   * A response finished or was aborted. `deployment` is set when the host named one in the table, `service` only when it was routed,
+   * `servedBy` only when a base served it through a fallback (`deployment` is still the one asked for).
+   */
+  request(deployment: string | undefined, service: string | undefined, status: number, seconds: number, servedBy?: string): void;
   /** A WebSocket was handed to a backend. */
   upgrade(deployment: string, service: string): void;
   upstreamError(kind: UpstreamErrorKind): void;
@@ -36,6 +39,8 @@ export interface ProxyHandlerOptions {
   readonly defaultService: string;
   /** Deployments whose services have all stopped, for wording their 404 page. */
   readonly stops?: StopSource;
+  /** FALLBACK_DEPLOYMENT: the base of deployments that declare none; undefined: only declared bases. */
+  readonly fallbackDeployment?: string;
   readonly log: Logger;
   /** Serves the bare base domain (dashboard, API). */
   readonly dashboard: (req: IncomingMessage, res: ServerResponse) => void;
@@ -43,6 +48,9 @@ export interface ProxyHandlerOptions {
   /** Access control; undefined when the proxy is open to everyone. */
   readonly gate?: AccessGate;
 }
+
+/** Names the base that served a response through a fallback (issue #14); set by the proxy, after the backend's own headers. */
+export const FALLBACK_HEADER = 'x-branch-proxy-fallback';
 
 /** The first snapshot usually loads in well under a second. */
 const RETRY_SOON = { 'retry-after': '1' } as const;
@@ -55,6 +63,7 @@ export function createProxyHandler(o: ProxyHandlerOptions) {
   const accessLogOn = o.log.isLevelEnabled('info');
   const gate = o.gate;
   const observer = o.observer;
+  const fallback = o.fallbackDeployment;
 
   function route(req: IncomingMessage, res: ServerResponse, match: HostMatch): void {
     if (match.kind === 'dashboard') return o.dashboard(req, res);
@@ -65,17 +74,21 @@ export function createProxyHandler(o: ProxyHandlerOptions) {
       observer?.request(undefined, undefined, res.statusCode, (performance.now() - start) / 1000);
       return;
     }
-    const resolution = o.registry.resolve(match.label, o.defaultService);
+    const resolution = o.registry.resolve(match.label, o.defaultService, fallback);
     if (resolution.kind !== 'route') {
-      if (o.registry.ready) sendError(req, res, notRoutedInfo(resolution, hostOf(match), match.domain, o.registry.table, linkBase(req), o.defaultService, o.stops));
+      if (o.registry.ready) sendError(req, res, notRoutedInfo(resolution, hostOf(match), match.domain, o.registry.table, linkBase(req), o.defaultService, { stops: o.stops, fallbackDeployment: fallback }));
       else sendError(req, res, notLoadedInfo(hostOf(match), match.domain, linkBase(req)), RETRY_SOON);
       if (accessLogOn) accessLog(req, res, performance.now() - start, resolution.kind === 'unknown-service' ? resolution.deployment.name : undefined, resolution.kind === 'unknown-service' ? resolution.service : undefined);
       observer?.request(resolution.kind === 'unknown-service' ? resolution.deployment.name : undefined, undefined, res.statusCode, (performance.now() - start) / 1000);
       return;
     }
     const { deployment, service, target } = resolution;
+    // The deployment asked for is what the gate checked and what logs and metrics count; the base only answers.
+    // (Seam for sleeping deployments: a base that is asleep would be woken here, like the deployment itself.)
+    const servedBy = resolution.servedBy?.name;
+    if (servedBy !== undefined) res.setHeader(FALLBACK_HEADER, servedBy);
     const onError = (err: Error, responded: boolean): void => {
-      upstreamFailed(err, match, { deployment, service, target }, 'upstream error', responded ? undefined : (info) => sendError(req, res, info));
+      upstreamFailed(err, match, resolution, 'upstream error', responded ? undefined : (info) => sendError(req, res, info));
       if (responded) res.destroy();
     };
     // Runs from the forwarder's own 'close' listener: one listener per request, not two.
@@ -83,8 +96,8 @@ export function createProxyHandler(o: ProxyHandlerOptions) {
       accessLogOn || observer
         ? (): void => {
             const ms = performance.now() - start;
-            if (accessLogOn) accessLog(req, res, ms, deployment.name, service, target.address);
-            observer?.request(deployment.name, service, res.statusCode, ms / 1000);
+            if (accessLogOn) accessLog(req, res, ms, deployment.name, service, target.address, servedBy);
+            observer?.request(deployment.name, service, res.statusCode, ms / 1000, servedBy);
           }
         : undefined;
     o.forwarder.web(req, res, target, onError, onClose);
@@ -92,7 +105,7 @@ export function createProxyHandler(o: ProxyHandlerOptions) {
 
   /** The socket already has its error listener (onUpgrade here, or the access gate's). */
   function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, match: HostMatch): void {
-    const resolution = match.kind === 'label' ? o.registry.resolve(match.label, o.defaultService) : undefined;
+    const resolution = match.kind === 'label' ? o.registry.resolve(match.label, o.defaultService, fallback) : undefined;
     if (match.kind !== 'label' || resolution?.kind !== 'route') {
       const info =
         match.kind === 'foreign'
@@ -102,11 +115,12 @@ export function createProxyHandler(o: ProxyHandlerOptions) {
       return;
     }
     const { deployment, service, target } = resolution;
-    o.log.info({ deployment: deployment.name, service, target: target.address, url: req.url }, 'websocket opened');
+    const servedBy = resolution.servedBy?.name;
+    o.log.info({ deployment: deployment.name, service, target: target.address, fallback: servedBy, url: req.url }, 'websocket opened');
     observer?.upgrade(deployment.name, service);
     o.forwarder.upgrade(req, socket, head, target, (err, upgraded) => {
       const answer = !upgraded && socket.writable ? (info: ErrorInfo) => socket.end(rawErrorResponse(info)) : undefined;
-      upstreamFailed(err, match, { deployment, service, target }, 'websocket upstream error', answer);
+      upstreamFailed(err, match, resolution, 'websocket upstream error', answer);
     });
   }
 
@@ -118,26 +132,29 @@ export function createProxyHandler(o: ProxyHandlerOptions) {
   function upstreamFailed(
     err: Error,
     match: Extract<HostMatch, { kind: 'label' }>,
-    route: { readonly deployment: Deployment; readonly service: string; readonly target: Target },
+    route: Extract<Resolution, { kind: 'route' }>,
     event: 'upstream error' | 'websocket upstream error',
     answer: ((info: ErrorInfo) => void) | undefined,
   ): void {
-    const { deployment, service, target } = route;
+    const { deployment, service, target, servedBy } = route;
     const failure = classifyUpstreamError(err);
     observer?.upstreamError(failure.kind);
-    o.log.warn({ deployment: deployment.name, service, target: target.address, kind: failure.kind, err: err.message }, event);
-    answer?.(upstreamFailureInfo(failure, hostOf(match), deployment, service, target));
+    o.log.warn({ deployment: deployment.name, service, target: target.address, fallback: servedBy?.name, kind: failure.kind, err: err.message }, event);
+    answer?.(upstreamFailureInfo(failure, hostOf(match), servedBy ?? deployment, service, target));
   }
 
-  /** One line per request; two literal shapes rather than a spread, as this runs for every request. */
-  function accessLog(req: IncomingMessage, res: ServerResponse, elapsedMs: number, deployment?: string, service?: string, target?: string): void {
+  /**
+   * One line per request; two literal shapes rather than a spread, as this runs for every request.
+   * `fallback` (the base that served it) is left out of the JSON when undefined, as pino drops undefined fields.
+   */
+  function accessLog(req: IncomingMessage, res: ServerResponse, elapsedMs: number, deployment?: string, service?: string, target?: string, fallback?: string): void {
     const ms = Math.round(elapsedMs * 10) / 10;
     const { headers, method, url } = req;
     const status = res.statusCode;
     o.log.info(
       res.writableFinished
-        ? { host: headers.host, deployment, service, target, method, path: url, status, ms }
-        : { host: headers.host, deployment, service, target, method, path: url, status, aborted: true, ms },
+        ? { host: headers.host, deployment, service, target, fallback, method, path: url, status, ms }
+        : { host: headers.host, deployment, service, target, fallback, method, path: url, status, aborted: true, ms },
       'request',
     );
   }
@@ -147,7 +164,7 @@ export function createProxyHandler(o: ProxyHandlerOptions) {
     socket.on('error', () => socket.destroy());
     upgrade(req, socket, head, o.matchHost(req.headers.host));
   };
-  return gate ? gated({ gate, matchHost: o.matchHost, registry: o.registry, defaultService: o.defaultService, log: o.log, route, upgrade }) : { onRequest, onUpgrade };
+  return gate ? gated({ gate, matchHost: o.matchHost, registry: o.registry, defaultService: o.defaultService, fallbackDeployment: fallback, log: o.log, route, upgrade }) : { onRequest, onUpgrade };
 }
 
 function hostOf(match: Extract<HostMatch, { kind: 'label' }>): string {

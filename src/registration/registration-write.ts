@@ -15,6 +15,8 @@ export interface RegistrationTarget {
   readonly force: boolean;
   /** Also make this service the one `<deployment>.<domain>` opens. */
   readonly makeDefault: boolean;
+  /** The deployment whose services this one inherits (`<deployment>/fallback`); undefined leaves the key as it is. */
+  readonly fallback?: string;
 }
 
 /** The deployment name already belongs to another raw branch (two branches with the same slug). */
@@ -40,8 +42,8 @@ export type WriteOutcome =
 const MAX_ATTEMPTS = 10;
 
 /**
- * Writes ip and port attached to `leaseId` (and `created`, `branch`, `default`
- * when missing) in ONE transaction, so the proxy never sees half a route.
+ * Writes ip and port attached to `leaseId` (and `created`, `branch`, `default`,
+ * `fallback` when missing or different) in ONE transaction, so the proxy never sees half a route.
  *
  * Optimistic concurrency: the keys are read, checked (slug ownership,
  * superseding), then written under a compare that each key's mod_revision is
@@ -61,6 +63,7 @@ export async function writeRegistration(client: Etcd3, t: RegistrationTarget, le
     created: deploymentKey(t.prefix, t.deployment, 'created'),
     branch: deploymentKey(t.prefix, t.deployment, 'branch'),
     default: deploymentKey(t.prefix, t.deployment, 'default'),
+    fallback: deploymentKey(t.prefix, t.deployment, 'fallback'),
   };
   const watched = Object.values(keys);
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
@@ -79,6 +82,7 @@ export async function writeRegistration(client: Etcd3, t: RegistrationTarget, le
     if (createdDeployment) puts.push(put(t.prefix, keys.created, new Date().toISOString()));
     if (t.branch !== undefined && owner !== t.branch) puts.push(put(t.prefix, keys.branch, t.branch));
     if (t.makeDefault && current.get(keys.default)?.value.toString() !== t.service) puts.push(put(t.prefix, keys.default, t.service));
+    if (t.fallback !== undefined && current.get(keys.fallback)?.value.toString() !== t.fallback) puts.push(put(t.prefix, keys.fallback, t.fallback));
 
     const write = await client.kv.txn({
       compare: watched.map((key) => ({ key: Buffer.from(key), target: 'Mod', result: 'Equal', mod_revision: current.get(key)?.mod_revision ?? 0 })),

@@ -61,6 +61,8 @@ function validate(ref: KeyRef, text: string): string | undefined {
       return text === '' || hasControlCharacter(text) ? 'branch is empty or has control characters' : undefined;
     case 'default':
       return DNS_LABEL.test(text) ? undefined : 'default is not a service name (lowercase DNS label)';
+    case 'fallback':
+      return DNS_LABEL.test(text) ? undefined : 'fallback is not a deployment name (lowercase DNS label)';
   }
 }
 

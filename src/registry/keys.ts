@@ -6,16 +6,17 @@
  *   <deployment>/branch                   raw git branch name (informational)
  *   <deployment>/default                  service that <deployment>.<domain> opens
  *   <deployment>/last-request             ISO-8601 time of the last proxied request (written by the proxy)
+ *   <deployment>/fallback                 deployment whose services it inherits (its base; see routing/resolve-label.ts)
  * Both the proxy (reading) and the CLI (writing) use these helpers.
  */
 export type ServiceField = 'ip' | 'port';
-export type DeploymentField = 'created' | 'branch' | 'default' | 'last-request';
+export type DeploymentField = 'created' | 'branch' | 'default' | 'last-request' | 'fallback';
 
 export type KeyRef =
   | { readonly deployment: string; readonly service: string; readonly field: ServiceField }
   | { readonly deployment: string; readonly service?: undefined; readonly field: DeploymentField };
 
-const DEPLOYMENT_FIELDS: ReadonlySet<string> = new Set<DeploymentField>(['created', 'branch', 'default', 'last-request']);
+const DEPLOYMENT_FIELDS: ReadonlySet<string> = new Set<DeploymentField>(['created', 'branch', 'default', 'last-request', 'fallback']);
 
 /** Splits a key into its parts, or undefined when it is not one of the registry's keys. */
 export function parseKey(prefix: string, key: string): KeyRef | undefined {

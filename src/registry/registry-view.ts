@@ -17,7 +17,7 @@ export interface RegistryView {
   /** True once the first snapshot has loaded; stays true while etcd is away. */
   readonly ready: boolean;
   readonly connected: boolean;
-  resolve(label: string, fallbackService: string): Resolution;
+  resolve(label: string, defaultService: string, fallback?: string): Resolution;
   on<E extends keyof RegistryEvents>(event: E, listener: (...args: RegistryEvents[E]) => void): this;
   off<E extends keyof RegistryEvents>(event: E, listener: (...args: RegistryEvents[E]) => void): this;
   once<E extends keyof RegistryEvents>(event: E, listener: (...args: RegistryEvents[E]) => void): this;

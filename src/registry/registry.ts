@@ -2,7 +2,8 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Resolution, RouteChange } from '../routing/route-table.ts';
 import type { BackendPolicy } from '../routing/backend-policy.ts';
-import { RouteTable, changedDeployments, diffRoutes } from '../routing/route-table.ts';
+import { changedDeployments, diffRoutes } from '../routing/route-diff.ts';
+import { RouteTable } from '../routing/route-table.ts';
 import { decodeEntry, decodeKey } from './codec.ts';
 import type { RegistryView } from './registry-view.ts';
 
@@ -80,8 +81,9 @@ export class Registry extends EventEmitter<RegistryEvents> implements RegistryVi
     return this.#connected;
   }
 
-  resolve(label: string, fallbackService: string): Resolution {
-    return this.#table.resolve(label, fallbackService);
+  /** See RouteTable.resolve: `defaultService` and `fallback` are the DEFAULT_SERVICE and FALLBACK_DEPLOYMENT settings. */
+  resolve(label: string, defaultService: string, fallback?: string): Resolution {
+    return this.#table.resolve(label, defaultService, fallback);
   }
 
   setConnected(connected: boolean): void {

@@ -2,6 +2,7 @@ import { parseIsoTime } from '../registry/iso-time.ts';
 import type { RouteTableView } from '../registry/registry-view.ts';
 import type { Deployment, Target } from '../routing/route-table.ts';
 import type { StopSource } from '../registry/stop-tracker.ts';
+import type { InheritedService } from '../routing/inherited-services.ts';
 import type { LinkBase } from './links.ts';
 import { deploymentUrl } from './links.ts';
 import { defaultServiceFirst } from './service-order.ts';
@@ -26,6 +27,19 @@ export interface ViewSources {
   readonly reachability?: { status(target: Target): Reachability };
   /** Deployments whose services have all stopped. */
   readonly stops?: StopSource;
+  /** What a deployment's bases serve at its host names (issue #14; see routing/inherited-services.ts). */
+  readonly inherited?: (d: Deployment) => readonly InheritedService[];
+}
+
+/** A service a deployment does not run itself, served at its host name by a base. */
+export interface InheritedServiceView {
+  name: string;
+  /** The base deployment that serves it. */
+  from: string;
+  /** `<deployment>-<service>.<domain>`: the deployment's own host name for it. */
+  url: string;
+  /** `host:port` of the base's backend. */
+  target: string;
 }
 
 export interface ServiceView {
@@ -66,12 +80,14 @@ export interface DeploymentView {
   stoppedAt: string | null;
   /** Default service first, then by name. */
   services: ServiceView[];
+  /** Present only when the deployment inherits services through a fallback; by name. */
+  inherited?: InheritedServiceView[];
 }
 
 export function viewDeployment(d: Deployment, sources: ViewSources, base: LinkBase, domain: string): DeploymentView {
   const defaultService = d.defaultService ?? sources.defaultService;
   const stop = sources.stops?.stop(d.name);
-  return {
+  const view: DeploymentView = {
     name: d.name,
     branch: d.branch ?? null,
     created: d.created ?? null,
@@ -96,6 +112,11 @@ export function viewDeployment(d: Deployment, sources: ViewSources, base: LinkBa
         };
       }),
   };
+  const inherited = sources.inherited?.(d) ?? [];
+  if (inherited.length > 0) {
+    view.inherited = inherited.map((s) => ({ name: s.name, from: s.from.name, url: deploymentUrl(base, domain, d.name, s.name), target: s.target.address }));
+  }
+  return view;
 }
 
 /** Newest first (by created time; deployments without one last), then by name. */

@@ -8,6 +8,7 @@ import type { LinkBase } from './links.ts';
 import { dashboardUrl, deploymentUrl } from './links.ts';
 import { defaultServiceFirst } from './service-order.ts';
 import { suggestDeployments } from './suggestions.ts';
+import { inheritedServices } from '../routing/inherited-services.ts';
 
 /** Without a close match, at most this many deployments are listed on a 404, newest first. */
 const MAX_LISTED = 10;
@@ -34,13 +35,13 @@ export function notRoutedInfo(
   table: RouteTableView,
   base: LinkBase,
   fallbackService: string,
-  stops?: StopSource,
+  more: { readonly stops?: StopSource; readonly fallbackDeployment?: string } = {},
 ): ErrorInfo {
   const dashboard = dashboardUrl(base, domain);
   if (resolution.kind === 'unknown-service') {
     const d = resolution.deployment;
-    const links = serviceLinks(d, base, domain, d.defaultService ?? fallbackService);
-    const stop = stops?.stop(d.name);
+    const links = [...serviceLinks(d, base, domain, d.defaultService ?? fallbackService), ...inheritedLinks(table, d, base, domain, more.fallbackDeployment)];
+    const stop = more.stops?.stop(d.name);
     return {
       status: 404,
       error: 'unknown-service',
@@ -123,6 +124,15 @@ function serviceLinks(d: Deployment, base: LinkBase, domain: string, defaultServ
   return defaultServiceFirst(d.services.values(), defaultService)
     .filter((s) => s.target)
     .map((s) => ({ label: `${d.name}-${s.name}`, href: deploymentUrl(base, domain, d.name, s.name), detail: s.target!.address }));
+}
+
+/** What the deployment's bases would serve at its host names (issue #14), after its own services. */
+function inheritedLinks(table: RouteTableView, d: Deployment, base: LinkBase, domain: string, fallback: string | undefined): Link[] {
+  return inheritedServices(table.deployments, d, fallback).map((s) => ({
+    label: `${d.name}-${s.name}`,
+    href: deploymentUrl(base, domain, d.name, s.name),
+    detail: `from ${s.from.name}, ${s.target.address}`,
+  }));
 }
 
 function branchDetail(d: Deployment): { detail?: string } {

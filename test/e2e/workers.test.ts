@@ -83,7 +83,7 @@ describe('serve --workers 2', () => {
   });
 
   test('/metrics on the admin port sums requests over the workers; the route count is not doubled', async () => {
-    const count = () => admin('/metrics').then((m) => Number(/^branch_proxy_requests_total\{deployment="main",service="web",code="200"\} (\d+)$/m.exec(m.body)?.[1] ?? 0));
+    const count = () => admin('/metrics').then((m) => Number(/^branch_proxy_requests_total\{deployment="main",service="web",code="200",fallback=""\} (\d+)$/m.exec(m.body)?.[1] ?? 0));
     const start = await count();
     await Promise.all(Array.from({ length: 10 }, () => request(port, HOST, '/echo')));
     assert.equal(await count(), start + 10);

@@ -30,6 +30,11 @@ describe('loadServeConfig', () => {
     for (const bad of ['0', '-1', 'two', '1.5', '1025', '']) assert.throws(() => load({ WORKERS: bad }), /WORKERS/, bad);
   });
 
+  test('FALLBACK_DEPLOYMENT: unset means no fallback', () => {
+    assert.equal(load({}).fallbackDeployment, undefined);
+    assert.equal(load({ FALLBACK_DEPLOYMENT: 'release-2-4' }).fallbackDeployment, 'release-2-4');
+  });
+
   test('lists and normalisation', () => {
     const c = load({ ETCD_ENDPOINTS: 'a:2379, https://b:2379/', BASE_DOMAIN: 'Dev.Example.com.,dev.localhost', REGISTRY_PREFIX: '/reg' });
     assert.deepEqual(c.etcd.endpoints, ['http://a:2379', 'https://b:2379']);
@@ -47,6 +52,8 @@ describe('loadServeConfig', () => {
       ['ETCD_ENDPOINTS', 'ftp://x'],
       ['REGISTRY_PREFIX', 'deployment'],
       ['DEFAULT_SERVICE', 'Web!'],
+      ['FALLBACK_DEPLOYMENT', 'Main'],
+      ['FALLBACK_DEPLOYMENT', 'feature/x'],
       ['UPSTREAM_TIMEOUT_MS', '0'],
       ['LOG_LEVEL', 'loud'],
       ['HOST', 'not a host!'],

@@ -26,6 +26,7 @@ describe('decodeEntry', () => {
     assert.equal(put('/deployment/main/created', '2026-01-30T10:00:00Z').ok, true);
     assert.equal(put('/deployment/main/branch', 'Feature/Login_Page').ok, true);
     assert.equal(put('/deployment/main/default', 'api').ok, true);
+    assert.deepEqual(put('/deployment/feature-x/fallback', 'release-2-4'), { ok: true, ref: { deployment: 'feature-x', field: 'fallback' }, value: 'release-2-4' });
   });
 
   test('invalid values are refused but keep their ref, so the old value can be dropped', () => {
@@ -39,6 +40,8 @@ describe('decodeEntry', () => {
       ['/deployment/main/service/web/ip', 'not a host'],
       ['/deployment/main/created', 'yesterday'],
       ['/deployment/main/default', 'Not_A_Label'],
+      ['/deployment/feature-x/fallback', 'Release/2.4'],
+      ['/deployment/feature-x/fallback', ''],
       ['/deployment/main/branch', 'a\nb'],
     ] as const) {
       const d = put(key, value);

@@ -12,7 +12,7 @@ function pageFor(stop: Stop | undefined, services: Record<string, number> = {}) 
   const resolution = table.resolve('feature-x', 'web');
   assert.equal(resolution.kind, 'unknown-service');
   if (resolution.kind !== 'unknown-service') throw new Error('unreachable');
-  return notRoutedInfo(resolution, 'feature-x.dev.localhost', 'dev.localhost', table, base, 'web', { stop: () => stop });
+  return notRoutedInfo(resolution, 'feature-x.dev.localhost', 'dev.localhost', table, base, 'web', { stops: { stop: () => stop } });
 }
 
 describe('the 404 page of a deployment without a running service', () => {
