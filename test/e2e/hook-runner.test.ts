@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CommandDriver } from '../../src/sleep/command-driver.ts';
+import { SleepStepError } from '../../src/sleep/driver.ts';
 import { runHook } from '../../src/sleep/hook-runner.ts';
 import type { HookEnvironment } from '../../src/sleep/hook-runner.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -98,5 +100,27 @@ describe('hook runner (real /bin/sh processes)', () => {
     assert.deepEqual({ ok: r.ok, tail: r.tail }, { ok: true, tail: 'started\n' });
     assert.ok(r.ms < 30_000, 'returned when the shell exited, not when the background process closed its output');
     assert.equal(alive(background), true);
+  });
+});
+
+describe('command driver', () => {
+  test('runs SLEEP_COMMAND and WAKE_COMMAND with the target; a missing command is nothing to run', async () => {
+    const driver = new CommandDriver({ sleepCommand: 'test "$DEPLOYMENT/$SERVICES/$BASE_DOMAIN" = "feature-x/web api/dev.example.com"', timeoutMs: 10_000, baseDomain: 'dev.example.com' });
+    assert.deepEqual(await driver.sleep({ deployment: 'feature-x', services: ['web', 'api'] }), {});
+    await driver.wake({ deployment: 'feature-x', services: ['web'] });
+  });
+
+  test('a failed or hung command is a SleepStepError: status in the summary, output only in the tail', async () => {
+    const driver = new CommandDriver({ sleepCommand: 'echo "secret output"; exit 4', wakeCommand: 'sleep 60', timeoutMs: 300, baseDomain: 'dev.example.com' });
+    await assert.rejects(driver.sleep({ deployment: 'feature-x', services: ['web'] }), (err: unknown) => {
+      assert.ok(err instanceof SleepStepError);
+      assert.deepEqual({ step: err.step, summary: err.summary, tail: err.tail }, { step: 'sleep', summary: 'sleep command exited with status 4', tail: 'secret output\n' });
+      return true;
+    });
+    await assert.rejects(driver.wake({ deployment: 'feature-x', services: ['web'] }), (err: unknown) => {
+      assert.ok(err instanceof SleepStepError);
+      assert.equal(err.summary, 'wake command ran longer than 300 ms and was stopped');
+      return true;
+    });
   });
 });
