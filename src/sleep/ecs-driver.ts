@@ -2,7 +2,7 @@ import { DescribeServicesCommand, ECSClient, UpdateServiceCommand } from '@aws-s
 import type { SleepDriver, SleepOutcome, SleepTarget } from './driver.ts';
 import { SleepStepError } from './driver.ts';
 import type { SleepRecord } from './sleep-record.ts';
-import { ECS_SERVICE_NAME } from './sleep-record.ts';
+import { ECS_SERVICE_NAME, ecsServiceName } from './ecs-service-name.ts';
 
 export interface EcsDriverOptions {
   /** ECS_CLUSTER: name or ARN. */
@@ -15,11 +15,6 @@ export interface EcsDriverOptions {
 
 /** DescribeServices takes at most 10 services per call. */
 const DESCRIBE_BATCH = 10;
-
-/** The ECS service name of one of a deployment's services. */
-export function ecsServiceName(template: string, deployment: string, service: string): string {
-  return template.replaceAll('{deployment}', deployment).replaceAll('{service}', service);
-}
 
 /**
  * SLEEP_DRIVER=ecs: sleeping sets the desired count of each of the

@@ -1,4 +1,5 @@
 import { DNS_LABEL } from '../config/parsers.ts';
+import { ECS_SERVICE_NAME } from './ecs-service-name.ts';
 
 /**
  * A deployment's sleep record, the JSON value of `<prefix><deployment>/sleep`
@@ -38,8 +39,6 @@ export const MAX_SLEEP_RECORD_BYTES = 16 * 1024;
 export const MAX_SERVICES = 256;
 const MAX_OWNER_LENGTH = 256;
 const MAX_ERROR_LENGTH = 500;
-/** ECS service names: letters, digits, hyphens and underscores, up to 255 (the ECS API's rule). */
-export const ECS_SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$/;
 /** desiredCount is an int32 in the ECS API; a sleeping deployment never needs more than this. */
 const MAX_DESIRED_COUNT = 100_000;
 const STATES: ReadonlySet<string> = new Set<SleepState>(['sleeping', 'asleep', 'waking']);
