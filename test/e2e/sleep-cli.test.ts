@@ -76,6 +76,9 @@ describe('branch-proxy sleep and wake (real etcd, real backends started and stop
     dir = mkdtempSync(join(tmpdir(), 'branch-proxy-sleep-cli-'));
   });
   after(async () => {
+    // SIGTERM lets `register` stop the service it wraps; SIGKILL only what is left after that.
+    for (const pid of started) if (alive(pid)) process.kill(pid, 'SIGTERM');
+    await waitFor('registers to stop', () => (started.some(alive) ? undefined : true), 10_000).catch(() => undefined);
     for (const pid of started) if (alive(pid)) process.kill(pid, 'SIGKILL');
     rmSync(dir, { recursive: true, force: true });
     await etcd?.destroy();
