@@ -15,13 +15,19 @@ const CALL_TIMEOUT_MS = 4_000;
  * Runs a one-shot command against etcd with a hard deadline, then closes the
  * client. Failures of etcd (refused, timed out, no leader) become one line on
  * stderr (ending with `unavailableHint`, when given) and exit code 1; anything
- * else (UsageError) is rethrown to main.
+ * else (UsageError) is rethrown to main. `deadlineMs` is longer only for
+ * commands that run a hook (sleep, wake), whose own timeout then ends first;
+ * each etcd call keeps its short deadline.
  */
-export async function runWithEtcd(config: EtcdConfig, work: (client: Etcd3) => Promise<void>, unavailableHint?: string): Promise<void> {
+export async function runWithEtcd(
+  config: EtcdConfig,
+  work: (client: Etcd3) => Promise<void>,
+  { deadlineMs = COMMAND_DEADLINE_MS, unavailableHint }: { deadlineMs?: number; unavailableHint?: string } = {},
+): Promise<void> {
   const client = createEtcdClient(config, { callTimeoutMs: CALL_TIMEOUT_MS });
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new EtcdUnavailableError(`no answer within ${COMMAND_DEADLINE_MS / 1000} s`)), COMMAND_DEADLINE_MS);
+    timer = setTimeout(() => reject(new EtcdUnavailableError(`no answer within ${deadlineMs / 1000} s`)), deadlineMs);
   });
   try {
     await Promise.race([work(client), deadline]);

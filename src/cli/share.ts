@@ -58,7 +58,7 @@ export function registerShare(program: Command): void {
         process.stderr.write(`branch-proxy: ${problem}; add --force to make the link anyway (e.g. for a branch not deployed yet)\n`);
         process.exitCode = 1;
       },
-      'could not check that the deployment is registered; add --force to make the link without checking',
+      { unavailableHint: 'could not check that the deployment is registered; add --force to make the link without checking' },
     );
   });
 }

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import parseDuration from 'parse-duration';
 import { parseCidr } from '../routing/backend-policy.ts';
 import { ConfigError } from './config-error.ts';
 
@@ -108,4 +109,35 @@ export function parseSecret(variable: string, raw: string, minLength: number): s
   if (raw === '') return undefined;
   if (raw.length < minLength) throw new ConfigError(variable, '<hidden>', `a secret of at least ${minLength} characters (e.g. \`openssl rand -hex ${minLength}\`)`);
   return raw;
+}
+
+/**
+ * A duration with a unit, such as `30s`, `5m`, `2h` or `1h30m` (parse-duration),
+ * in milliseconds. A bare number is refused: `30` could mean seconds or minutes.
+ */
+export function parseDurationMs(variable: string, raw: string): number {
+  const ms = /^\s*[\d.]+\s*$/.test(raw) ? null : parseDuration(raw);
+  if (ms === null || ms === undefined || !Number.isFinite(ms) || ms < 1) throw new ConfigError(variable, raw, 'a duration with a unit, such as 30s, 5m, 2h or 1h30m');
+  return Math.round(ms);
+}
+
+const BYTE_UNITS: Readonly<Record<string, number>> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2 };
+
+/** A size such as `1MiB`, `512k` or `65536` (bytes); k and m are 1024-based. At most `max` bytes. */
+export function parseByteSize(variable: string, raw: string, max: number): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(raw);
+  const unit = match ? BYTE_UNITS[match[2]!.toLowerCase()] : undefined;
+  const bytes = match && unit !== undefined ? Math.floor(Number(match[1]) * unit) : NaN;
+  if (!(bytes >= 0 && bytes <= max)) throw new ConfigError(variable, raw, `a size in bytes, or with k/KiB or m/MiB, such as 1MiB, at most ${max / 1024 ** 2} MiB`);
+  return bytes;
+}
+
+/** A regular expression, matched case-insensitively; empty means none. */
+export function parseRegExp(variable: string, raw: string): RegExp | undefined {
+  if (raw === '') return undefined;
+  try {
+    return new RegExp(raw, 'i');
+  } catch (err) {
+    throw new ConfigError(variable, raw, `a valid regular expression (${(err as Error).message})`);
+  }
 }

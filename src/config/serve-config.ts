@@ -19,6 +19,8 @@ import {
   parseWorkers,
 } from './parsers.ts';
 import type { ETCD_SETTINGS, SERVE_SETTINGS, SettingValues } from './settings.ts';
+import type { SleepConfig } from './sleep-config.ts';
+import { loadSleepConfig } from './sleep-config.ts';
 
 export interface EtcdConfig {
   readonly endpoints: readonly string[];
@@ -60,6 +62,8 @@ export interface ServeConfig {
   readonly logLevel: LogLevel;
   /** Proxy processes; 1 runs everything in this process (see src/cluster/). */
   readonly workers: number;
+  /** Idle deployments sleep and wake on the first visit (docs/sleep.md). */
+  readonly sleep: SleepConfig;
 }
 
 export function loadEtcdConfig(v: SettingValues<typeof ETCD_SETTINGS>): EtcdConfig {
@@ -115,6 +119,7 @@ export function loadServeConfig(v: SettingValues<typeof SERVE_SETTINGS>): ServeC
     shutdownGraceMs: parsePositiveInt('SHUTDOWN_GRACE_MS', v.SHUTDOWN_GRACE_MS, 'milliseconds'),
     logLevel: parseLogLevel('LOG_LEVEL', v.LOG_LEVEL),
     workers: parseWorkers('WORKERS', v.WORKERS, availableParallelism()),
+    sleep: loadSleepConfig(v),
   });
 }
 

@@ -21,9 +21,31 @@ export const ETCD_SETTINGS = [
   { env: 'ETCD_PASSWORD', default: '', description: 'password of ETCD_USERNAME' },
 ] as const satisfies readonly Setting[];
 
+export const BASE_DOMAIN_SETTING = { env: 'BASE_DOMAIN', default: 'dev.localhost', description: 'comma-separated base domains; <deployment>[-<service>].<domain> is routed' } as const satisfies Setting;
+
+/** Crawlers, link unfurlers and uptime checkers: they neither wake a deployment nor count as activity. Not curl: CI uses it. */
+export const DEFAULT_WAKE_IGNORE_USER_AGENTS =
+  'bot|crawl|spider|slurp|facebookexternalhit|Slackbot|Twitterbot|Discordbot|WhatsApp|TelegramBot|LinkedInBot|SkypeUriPreview|embedly|' +
+  'Pingdom|UptimeRobot|StatusCake|Site24x7|BetterUptime|HetrixTools';
+
+/** Sleep and wake (issue #13, docs/sleep.md): shared by `serve` and the `sleep`/`wake` commands. */
+export const SLEEP_SETTINGS = [
+  { env: 'SLEEP_AFTER', default: '', description: 'put a deployment to sleep after this long without requests (e.g. 2h, 30m); empty: never automatically' },
+  { env: 'SLEEP_DRIVER', default: 'command', description: 'how deployments are stopped and started: command (SLEEP_COMMAND/WAKE_COMMAND) or ecs' },
+  { env: 'SLEEP_COMMAND', default: '', description: 'run by /bin/sh to stop a deployment; it gets DEPLOYMENT, BRANCH, SERVICES, BASE_DOMAIN in its environment' },
+  { env: 'WAKE_COMMAND', default: '', description: 'run by /bin/sh to start a sleeping deployment again (same environment as SLEEP_COMMAND)' },
+  { env: 'ECS_CLUSTER', default: '', description: 'with SLEEP_DRIVER=ecs: the ECS cluster (name or ARN) of the deployments\' services' },
+  { env: 'ECS_SERVICE_TEMPLATE', default: '{deployment}-{service}', description: 'with SLEEP_DRIVER=ecs: the ECS service name of a deployment\'s service' },
+  { env: 'WAKE_TIMEOUT', default: '5m', description: 'a wake (or sleep) not done within this is failed; its command\'s process group is killed' },
+  { env: 'WAKE_HOLD', default: '30s', description: 'how long a non-browser request to a waking deployment is held before it gets 503' },
+  { env: 'WAKE_HOLD_MAX_BODY', default: '1MiB', description: 'larger request bodies are not held while waking: 503 at once (bytes, or with k/KiB, m/MiB)' },
+  { env: 'WAKE_IGNORE_USER_AGENTS', default: DEFAULT_WAKE_IGNORE_USER_AGENTS, description: 'regular expression (case-insensitive) of user agents that never wake a deployment; empty: none' },
+  { env: 'ROBOTS_ALLOW', default: '', description: 'comma-separated deployments that may be indexed by crawlers (no X-Robots-Tag, no proxy robots.txt); * for all' },
+] as const satisfies readonly Setting[];
+
 export const SERVE_SETTINGS = [
   ...ETCD_SETTINGS,
-  { env: 'BASE_DOMAIN', default: 'dev.localhost', description: 'comma-separated base domains; <deployment>[-<service>].<domain> is routed' },
+  BASE_DOMAIN_SETTING,
   { env: 'PORT', default: '8080', description: 'proxy port (0 picks a free port)' },
   { env: 'HOST', default: '', description: 'listen address; empty listens on all IPv6 and IPv4 addresses' },
   { env: 'TLS_CERT_FILE', default: '', description: 'certificate chain (PEM, e.g. a wildcard for *.dev.example.com): PORT then serves HTTPS; reloaded when the file changes' },
@@ -45,7 +67,11 @@ export const SERVE_SETTINGS = [
   { env: 'SHUTDOWN_GRACE_MS', default: '10000', description: 'on SIGTERM, time in-flight requests get to finish' },
   { env: 'LOG_LEVEL', default: 'info', description: 'fatal, error, warn, info, debug, trace or silent' },
   { env: 'WORKERS', default: 'auto', description: 'proxy processes sharing PORT, each with its own route table; auto: one per CPU; 1: a single process' },
+  ...SLEEP_SETTINGS,
 ] as const satisfies readonly Setting[];
+
+/** What `sleep` and `wake` need: etcd, the domain the hooks are told, and the sleep settings. */
+export const SLEEP_CLI_SETTINGS = [...ETCD_SETTINGS, BASE_DOMAIN_SETTING, ...SLEEP_SETTINGS] as const satisfies readonly Setting[];
 
 /** How `url` spells a deployment's address: `<scheme>://<deployment>[-<service>].<domain>[:<port>]/`. */
 export const URL_SETTINGS = [

@@ -3,6 +3,8 @@ import { DNS_LABEL, isHostname } from '../config/parsers.ts';
 import { hasControlCharacter } from './control-characters.ts';
 import { parseIsoTime } from './iso-time.ts';
 import type { KeyRef } from './keys.ts';
+import type { SleepRecord } from '../sleep/sleep-record.ts';
+import { decodeLastWake, decodeSleepRecord, MAX_SLEEP_RECORD_BYTES } from '../sleep/sleep-record.ts';
 import { parseKey } from './keys.ts';
 
 /** What a registry key/value pair means for the route table, or why it is ignored. */
@@ -69,4 +71,31 @@ function validate(ref: KeyRef, text: string): string | undefined {
 /** `[::1]` and `::1` are the same backend; the table keeps the bare form. */
 function unbracket(text: string): string {
   return text.startsWith('[') && text.endsWith(']') ? text.slice(1, -1) : text;
+}
+
+/**
+ * Decodes the value of `<deployment>/sleep`. It may be larger than other
+ * values (MAX_SLEEP_RECORD_BYTES): it lists the deployment's services.
+ */
+export function decodeSleepValue(value: Uint8Array): { ok: true; record: SleepRecord } | { ok: false; reason: string } {
+  if (value.byteLength > MAX_SLEEP_RECORD_BYTES) return { ok: false, reason: `value is ${value.byteLength} bytes, more than ${MAX_SLEEP_RECORD_BYTES}` };
+  const text = decodeUtf8(value);
+  return text === undefined ? { ok: false, reason: 'value is not UTF-8 text' } : decodeSleepRecord(text);
+}
+
+/** Decodes the value of `<deployment>/last-wake`. */
+export function decodeLastWakeValue(value: Uint8Array): { ok: true; lastWake: { ms: number; at: string } } | { ok: false; reason: string } {
+  if (value.byteLength > MAX_VALUE_BYTES) return { ok: false, reason: `value is ${value.byteLength} bytes, more than ${MAX_VALUE_BYTES}` };
+  const text = decodeUtf8(value);
+  if (text === undefined) return { ok: false, reason: 'value is not UTF-8 text' };
+  const decoded = decodeLastWake(text);
+  return decoded.ok ? { ok: true, lastWake: decoded.value } : decoded;
+}
+
+function decodeUtf8(value: Uint8Array): string | undefined {
+  try {
+    return utf8.decode(value);
+  } catch {
+    return undefined;
+  }
 }

@@ -7,6 +7,8 @@
  *   <deployment>/default                  service that <deployment>.<domain> opens
  *   <deployment>/last-request             ISO-8601 time of the last proxied request (written by the proxy)
  *   <deployment>/fallback                 deployment whose services it inherits (its base; see routing/resolve-label.ts)
+ *   <deployment>/sleep                    JSON sleep record while not awake (see sleep/sleep-record.ts)
+ *   <deployment>/last-wake                JSON {ms, at} of the last completed wake (outlives the record)
  * Both the proxy (reading) and the CLI (writing) use these helpers.
  */
 export type ServiceField = 'ip' | 'port';
@@ -15,6 +17,13 @@ export type DeploymentField = 'created' | 'branch' | 'default' | 'last-request' 
 export type KeyRef =
   | { readonly deployment: string; readonly service: string; readonly field: ServiceField }
   | { readonly deployment: string; readonly service?: undefined; readonly field: DeploymentField };
+
+/**
+ * Keys of the sleep and wake state (issue #13). Not yet DeploymentFields: the
+ * route table keeps only string fields until it gains `sleep?: SleepRecord`,
+ * so `parseKey` leaves them out and the sleep modules use `sleepStateKey`.
+ */
+export type SleepStateField = 'sleep' | 'last-wake';
 
 const DEPLOYMENT_FIELDS: ReadonlySet<string> = new Set<DeploymentField>(['created', 'branch', 'default', 'last-request', 'fallback']);
 
@@ -43,4 +52,13 @@ export function serviceKey(prefix: string, deployment: string, service: string, 
 
 export function deploymentKey(prefix: string, deployment: string, field: DeploymentField): string {
   return `${prefix}${deployment}/${field}`;
+}
+
+export function sleepStateKey(prefix: string, deployment: string, field: SleepStateField): string {
+  return `${prefix}${deployment}/${field}`;
+}
+
+/** Every service key of a deployment lies below this: the range a sleep deletes. */
+export function servicesPrefix(prefix: string, deployment: string): string {
+  return `${prefix}${deployment}/service/`;
 }

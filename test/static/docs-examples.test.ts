@@ -24,7 +24,7 @@ const record = (v: unknown): Doc => (typeof v === 'object' && v !== null && !Arr
 function cliInvocations(text: string): { command: string; flags: string[]; line: string }[] {
   const flat = text.replace(/"\s*,\s*"/g, ' ').replace(/\\\n\s*/g, ' ');
   const found: { command: string; flags: string[]; line: string }[] = [];
-  const pattern = /(?:\bbranch-proxy|\bbp|\$BRANCH_PROXY_IMAGE"?)\s+(register|url|ls|deregister|prune|serve|share)\b([^\n|;&)`]*)/g;
+  const pattern = /(?:\bbranch-proxy|\bbp|\$BRANCH_PROXY_IMAGE"?)\s+(register|url|ls|deregister|prune|serve|share|sleep|wake)\b([^\n|;&)`]*)/g;
   for (const m of flat.matchAll(pattern)) {
     const args = (m[2] ?? '').split(/\s--\s/)[0] ?? ''; // after `--` comes the wrapped command's own flags
     found.push({ command: m[1]!, flags: [...args.matchAll(/(?<![\w-])--[a-z][a-z-]*/g)].map((f) => f[0]), line: m[0].trim() });
