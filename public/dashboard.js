@@ -65,7 +65,7 @@ function timeEl(iso, prefix = '') {
 }
 
 function refreshTimes() {
-  for (const t of document.querySelectorAll('time[datetime]')) t.textContent = t.dataset.prefix + ago(t.getAttribute('datetime'));
+  for (const t of document.querySelectorAll('time[data-prefix]')) t.textContent = t.dataset.prefix + ago(t.getAttribute('datetime'));
 }
 
 // ---- rendering -----------------------------------------------------------
@@ -83,7 +83,7 @@ function serviceItem(d, s) {
   const state = !s.routable ? 'incomplete registration' : s.reachable === true ? 'accepting connections' : s.reachable === false ? 'not accepting connections' : 'checking…';
   const url = s.default ? d.url : s.url;
   // The probe's reason (refused, no such host, denied by the backend policy) says more than the state.
-  const detail = s.routable ? `${s.target} · ${s.unreachableReason ?? state}` : state;
+  const detail = s.routable ? `${s.target} · ${state}${s.unreachableReason ? ` (${s.unreachableReason})` : ''}` : state;
   return el(
     'li',
     { class: 'service', 'data-service': s.name, 'data-reachable': s.routable ? String(s.reachable) : 'false' },

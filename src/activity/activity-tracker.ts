@@ -1,5 +1,6 @@
 import type { RegistryView } from '../registry/registry-view.ts';
 import type { Deployment, RouteTable } from '../routing/route-table.ts';
+import { parseIsoTime } from '../registry/iso-time.ts';
 
 /** When a service was last requested: `[deployment, service, ms since the epoch]`, a tuple because the cluster relays many as JSON. */
 export type Visit = readonly [deployment: string, service: string, at: number];
@@ -77,9 +78,9 @@ export class ActivityTracker {
 
   /** The later of the last request known here and the time persisted in etcd (by any replica). */
   lastVisited(d: Pick<Deployment, 'name' | 'lastRequest'>): number | undefined {
-    const persisted = d.lastRequest === undefined ? Number.NaN : Date.parse(d.lastRequest);
+    const persisted = parseIsoTime(d.lastRequest);
     const known = this.#seen.get(d.name)?.last;
-    if (Number.isNaN(persisted)) return known;
+    if (persisted === undefined) return known;
     return known === undefined ? persisted : Math.max(known, persisted);
   }
 

@@ -4,6 +4,7 @@ import { deploymentKey, serviceKey } from '../registry/keys.ts';
 import type { RegistryView } from '../registry/registry-view.ts';
 import type { Deployment } from '../routing/route-table.ts';
 import type { ActivityTracker } from './activity-tracker.ts';
+import { parseIsoTime } from '../registry/iso-time.ts';
 
 /** However many deployments were visited, at most this many etcd transactions at once. */
 const WRITES_IN_FLIGHT = 32;
@@ -106,12 +107,12 @@ export class ActivityWriter {
         this.#writtenAt.delete(name);
         continue;
       }
-      const persisted = d.lastRequest === undefined ? undefined : Date.parse(d.lastRequest);
+      const persisted = parseIsoTime(d.lastRequest);
       if (persisted !== undefined && persisted >= last) {
         this.#pending.delete(name);
         continue;
       }
-      const at = nextWriteAt(Number.isNaN(persisted) ? undefined : persisted, this.#writtenAt.get(name), this.options.intervalMs);
+      const at = nextWriteAt(persisted, this.#writtenAt.get(name), this.options.intervalMs);
       if (all || at <= now) {
         this.#pending.delete(name);
         due.push({ d, iso: new Date(last).toISOString() });

@@ -1,3 +1,5 @@
+import { parseIsoTime } from '../registry/iso-time.ts';
+
 /** The two times that tell whether anyone still uses a deployment. */
 export interface ActivityTimes {
   /** Last proxied request (the `last-request` key), ISO-8601. */
@@ -12,10 +14,10 @@ export interface ActivityTimes {
  * was never opened. Undefined when neither time is known.
  */
 export function lastActivity(d: ActivityTimes): number | undefined {
-  const last = d.lastRequest === undefined ? Number.NaN : Date.parse(d.lastRequest);
-  const created = d.created === undefined ? Number.NaN : Date.parse(d.created);
-  if (Number.isNaN(last)) return Number.isNaN(created) ? undefined : created;
-  return Number.isNaN(created) ? last : Math.max(last, created);
+  const last = parseIsoTime(d.lastRequest);
+  const created = parseIsoTime(d.created);
+  if (last === undefined) return created;
+  return created === undefined ? last : Math.max(last, created);
 }
 
 /**

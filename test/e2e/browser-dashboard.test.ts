@@ -104,6 +104,25 @@ describe('dashboard in a real browser (headless Chromium)', () => {
     assert.match(await main.locator('.meta').last().innerText(), /Never visited/);
   });
 
+  test('the times a card shows keep their words when they refresh every 30 s', async () => {
+    // Regression: the refresh rewrote every <time>, and the card's "Created" date became "undefined13 minutes ago".
+    const clocked = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    try {
+      await clocked.clock.install();
+      await clocked.goto(dashboard);
+      const meta = clocked.locator('li[data-deployment="main"] .meta').last();
+      await meta.waitFor({ state: 'visible' });
+      const before = await meta.innerText();
+      await clocked.clock.fastForward(31_000);
+      await saveScreenshot(clocked, 'dashboard times refreshed');
+      const after = await meta.innerText();
+      assert.doesNotMatch(after, /undefined/);
+      assert.equal(after, before, 'the absolute "Created" date and "Never visited" stay as they were');
+    } finally {
+      await clocked.close();
+    }
+  });
+
   test('opening the dashboard with ?q= shows only the matching deployments on screen', async () => {
     // Regression: the cards got the `hidden` attribute, and `.card { display: flex }` kept them on screen.
     await page.goto(`${dashboard}?q=login`);
