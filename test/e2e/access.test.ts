@@ -1,7 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { WebSocket } from 'ws';
@@ -14,6 +13,7 @@ import { request } from '../helpers/http.ts';
 import type { TestProxy } from '../helpers/proxy.ts';
 import { startProxy } from '../helpers/proxy.ts';
 import { register } from '../helpers/registry.ts';
+import { SUITE, tempDir } from '../helpers/temp-dir.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const TOKEN = 'ci-token-0123456789abcdef';
@@ -24,12 +24,12 @@ describe('access control on the public port', () => {
   let etcd: EtcdServer;
   let backend: Backend;
   let proxy: TestProxy;
+  const dir = tempDir(SUITE, 'branch-proxy-access-');
 
   before(async () => {
     etcd = await startEtcd();
     backend = await startBackend('b');
     for (const [d, s] of [['main', 'web'], ['main', 'api'], ['other', 'web']] as const) await register(etcd.client, d, s, backend.port);
-    const dir = mkdtempSync(join(tmpdir(), 'branch-proxy-access-'));
     writeFileSync(join(dir, 'htpasswd'), `# team\nalice:${bcrypt.hashSync('wonderland', 4)}\n`);
     proxy = await startProxy(etcd.endpoint, { AUTH_HTPASSWD: join(dir, 'htpasswd'), AUTH_TOKEN: TOKEN, SHARE_SECRET: SECRET });
     await waitFor('routes', () => (proxy.registry.table.routeCount === 3 ? true : undefined));

@@ -10,15 +10,15 @@ import type { EtcdServer } from '../helpers/etcd.ts';
 import { startEtcd } from '../helpers/etcd.ts';
 import { request } from '../helpers/http.ts';
 import { startProxy } from '../helpers/proxy.ts';
+import { SUITE } from '../helpers/temp-dir.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const P = '/deployment/';
 
 describe('etcd over TLS with client certificates, and with username/password', () => {
-  let certs: Certificates;
+  const certs: Certificates = makeCertificates(SUITE);
   let backend: Backend;
   before(async () => {
-    certs = makeCertificates();
     backend = await startBackend('secure');
   });
   after(async () => {

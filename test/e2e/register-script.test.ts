@@ -159,8 +159,8 @@ describe('scripts/register.sh', () => {
       }
     }
 
-    test('TLS with a client certificate', async () => {
-      const certs = makeCertificates();
+    test('TLS with a client certificate', async (t) => {
+      const certs = makeCertificates(t);
       const etcd = await startEtcd({ tls: certs });
       try {
         await registersAndStops(etcd, { ETCD_CA_FILE: certs.ca, ETCD_CERT_FILE: certs.clientCert, ETCD_KEY_FILE: certs.clientKey });

@@ -1,9 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import type { PeerCertificate } from 'node:tls';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serviceKey } from '../../src/registry/keys.ts';
 import type { Backend } from '../helpers/backend.ts';
@@ -15,6 +14,7 @@ import { startEtcd } from '../helpers/etcd.ts';
 import { request } from '../helpers/http.ts';
 import type { TestProxy } from '../helpers/proxy.ts';
 import { startProxy } from '../helpers/proxy.ts';
+import { SUITE, tempDir } from '../helpers/temp-dir.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 interface HttpsReply {
@@ -40,16 +40,14 @@ describe('TLS termination', () => {
   let etcd: EtcdServer;
   let backend: Backend;
   let proxy: TestProxy;
-  let first: Certificates;
-  let dir: string;
+  const first: Certificates = makeCertificates(SUITE);
+  const dir = tempDir(SUITE, 'branch-proxy-tls-');
 
   before(async () => {
     etcd = await startEtcd();
     backend = await startBackend('tls');
     await etcd.client.put(serviceKey('/deployment/', 'main', 'web', 'ip')).value('127.0.0.1');
     await etcd.client.put(serviceKey('/deployment/', 'main', 'web', 'port')).value(String(backend.port));
-    first = makeCertificates();
-    dir = mkdtempSync(join(tmpdir(), 'branch-proxy-tls-'));
     copyFileSync(first.serverCert, join(dir, 'tls.crt'));
     copyFileSync(first.serverKey, join(dir, 'tls.key'));
     proxy = await startProxy(etcd.endpoint, { TLS_CERT_FILE: join(dir, 'tls.crt'), TLS_KEY_FILE: join(dir, 'tls.key'), HTTP_REDIRECT_PORT: '0' });
@@ -79,7 +77,7 @@ describe('TLS termination', () => {
     writeFileSync(join(dir, 'tls.crt'), 'not a certificate');
     await waitFor('broken pair reported', () => (proxy.logs.some((l) => l.msg === 'TLS certificate change not loaded; keeping the previous one') ? true : undefined), 10_000);
     assert.equal((await get(proxy.port, 'main.dev.localhost', '/echo', readFileSync(first.ca))).fingerprint, before.fingerprint);
-    const second = makeCertificates();
+    const second = makeCertificates(t);
     copyFileSync(second.serverKey, join(dir, 'tls.key'));
     copyFileSync(second.serverCert, join(dir, 'tls.crt'));
     const { value, ms } = await waitFor('new certificate served', async () => {

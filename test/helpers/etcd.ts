@@ -87,7 +87,13 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<EtcdServer> 
     await exited;
   };
 
-  await start();
+  try {
+    await start();
+  } catch (err) {
+    await stop('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   const client = new Etcd3({ hosts: endpoint, ...credentials });
   return {
     endpoint,
