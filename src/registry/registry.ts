@@ -98,7 +98,7 @@ export class Registry extends EventEmitter<RegistryEvents> {
     this.#table = next;
     this.#revision = revision;
     this.#ready = true;
-    this.log.info({ revision, routes: next.routeCount, deployments: next.deployments.size, changed: changes.length, ms: loadMs }, 'registry snapshot loaded');
+    this.log.info({ event: 'registry-snapshot-loaded', revision, routes: next.routeCount, deployments: next.deployments.size, changed: changes.length, ms: loadMs }, 'registry snapshot loaded');
     changes.forEach((change, i) => this.#announce(change, !first && i < MAX_LOGGED_CHANGES));
     if (!first && changes.length > MAX_LOGGED_CHANGES) this.log.info({ notLogged: changes.length - MAX_LOGGED_CHANGES }, 'more route changes in this snapshot');
     this.emit('resync');
@@ -141,7 +141,7 @@ export class Registry extends EventEmitter<RegistryEvents> {
       if (blocked) this.log.warn({ key, deployment: ref.deployment, service: ref.service, reason: blocked }, 'blocked backend not routed');
       return { deployment: ref.deployment, change };
     }
-    this.log.warn({ key, reason: decoded.reason }, 'ignored registry entry');
+    this.log.warn({ event: 'registry-entry-ignored', key, reason: decoded.reason }, 'ignored registry entry');
     // An invalid value replaces a valid one in etcd, so the old value must go too.
     if (!decoded.ref) return {};
     return { deployment: decoded.ref.deployment, change: table.unset(decoded.ref) };
@@ -149,7 +149,7 @@ export class Registry extends EventEmitter<RegistryEvents> {
 
   #announce(change: RouteChange, log = true): void {
     if (log) this.log.info(
-      { deployment: change.deployment, service: change.service, target: change.target?.address, previous: change.previous?.address },
+      { event: `route-${change.type}`, deployment: change.deployment, service: change.service, target: change.target?.address, previous: change.previous?.address },
       `route ${change.type}`,
     );
     this.emit('route', change);
