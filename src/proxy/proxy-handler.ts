@@ -72,7 +72,7 @@ export function createProxyHandler(o: ProxyHandlerOptions) {
     const onError = (err: Error, responded: boolean): void => {
       const failure = classifyUpstreamError(err);
       observer?.upstreamError(failure.kind);
-      o.log.warn({ deployment: deployment.name, service, target: target.address, kind: failure.kind, err: err.message }, 'upstream error');
+      o.log.warn({ event: 'upstream-error', deployment: deployment.name, service, target: target.address, kind: failure.kind, err: err.message }, 'upstream error');
       if (responded) res.destroy();
       else sendError(req, res, upstreamFailureInfo(failure, hostOf(match), deployment, service, target));
     };
