@@ -206,8 +206,12 @@ describe('hostile and careless clients: aborts, slowloris, oversized headers, sm
     figures.record(t, 'client half-closes (FIN) after a complete request, 50 times', 'answers', describeTally(tally(answers.map(statusLine))));
   });
 
-  test('oversized headers get 431 and never reach the backend', async (t: TestContext) => {
+  /** The `malformed-request-rejected` log lines since `mark` (an index into the proxy's logs), by status. */
+  const rejectedSince = (mark: number): string => describeTally(tally(proxy.logs.slice(mark).filter((l) => l.event === 'malformed-request-rejected').map((l) => String(l.status))));
+
+  test('oversized headers get 431, one log line each, and never reach the backend', async (t: TestContext) => {
     backend.seen.length = 0;
+    const mark = proxy.logs.length;
     const variants = {
       'one 20 KiB header': `GET /echo?oversized HTTP/1.1\r\nHost: ${HOST}\r\nX-Big: ${'a'.repeat(20 * 1024)}\r\n\r\n`,
       '3,000 small headers (34 KiB)': `GET /echo?oversized HTTP/1.1\r\nHost: ${HOST}\r\n${Array.from({ length: 3000 }, (_, i) => `X-H${i}: v`).join('\r\n')}\r\n\r\n`,
@@ -223,10 +227,12 @@ describe('hostile and careless clients: aborts, slowloris, oversized headers, sm
     }
     figures.record(t, 'oversized headers (4 kinds x 100)', 'answers', outcomes.join('; '));
     assert.equal(backend.seen.length, 0, 'nothing reached the backend');
+    assert.equal(rejectedSince(mark), '400 431');
   });
 
-  test('request smuggling attempts get 400 and the smuggled request never reaches the backend', async (t: TestContext) => {
+  test('request smuggling attempts get 400, one log line each, and the smuggled request never reaches the backend', async (t: TestContext) => {
     backend.seen.length = 0;
+    const mark = proxy.logs.length;
     const H = `Host: ${HOST}\r\n`;
     const smuggled = `GET /smuggled HTTP/1.1\r\n${H}\r\n`;
     const variants: Record<string, string> = {
@@ -251,6 +257,7 @@ describe('hostile and careless clients: aborts, slowloris, oversized headers, sm
     }
     figures.record(t, `request smuggling (${Object.keys(variants).length} kinds x 50)`, 'answered 400 / forwarded', `${Object.keys(variants).length * 50} / ${backend.seen.length}`);
     assert.equal(backend.seen.length, 0, `forwarded: ${backend.seen.map((r) => r.url).join(' ')}`);
+    assert.equal(rejectedSince(mark), `${Object.keys(variants).length * 50} 400`);
 
     // Bodies that turn invalid after valid headers: the headers were forwarded, but nothing after the broken body.
     const lateBreaks = {
