@@ -11,6 +11,7 @@ import { startBackend } from '../helpers/backend.ts';
 import type { EtcdServer } from '../helpers/etcd.ts';
 import { startEtcd } from '../helpers/etcd.ts';
 import { request } from '../helpers/http.ts';
+import { scrapeMetrics } from '../helpers/metrics.ts';
 import { freePort } from '../helpers/ports.ts';
 import type { TestProxy } from '../helpers/proxy.ts';
 import { startProxy } from '../helpers/proxy.ts';
@@ -84,12 +85,6 @@ async function startDroppingWsBackend(): Promise<{ port: number; close(): Promis
       await new Promise((resolve) => server.close(resolve));
     },
   };
-}
-
-async function openWebSocketsMetric(proxy: TestProxy): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${proxy.adminPort}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith('branch_proxy_websockets_open '));
-  return Number(line?.split(' ')[1]);
 }
 
 describe('backends that fail: the proxy answers with the right status, frees the upstream and stays healthy', () => {
@@ -203,7 +198,7 @@ describe('backends that fail: the proxy answers with the right status, frees the
       for (const c of echo.clients) c.terminate();
       await new Promise((resolve) => echo.close(resolve));
     }
-    const { ms } = await waitFor('no WebSocket counted open', async () => ((await openWebSocketsMetric(proxy)) === 0 ? true : undefined), 5000);
+    const { ms } = await waitFor('no WebSocket counted open', async () => ((await scrapeMetrics(proxy.adminPort)).value('branch_proxy_websockets_open') === 0 ? true : undefined), 5000);
     t.diagnostic(`branch_proxy_websockets_open back to 0 after ${ms.toFixed(0)} ms`);
   });
 
