@@ -27,6 +27,8 @@ export interface FixtureOptions {
   /** More routes, `deployment/service` -> a backend's name or a bare port (e.g. one nothing listens on). */
   readonly routes?: Readonly<Record<string, string | number>>;
   readonly deployments?: Readonly<Record<string, DeploymentMeta>>;
+  /** Any other keys, written as given (half a registration, a bad value). */
+  readonly keys?: Readonly<Record<string, string>>;
   /** The proxy's settings (env names); the proxy starts after the routes are written. */
   readonly settings?: ServeSettings;
 }
@@ -103,6 +105,7 @@ async function openFixture(options: FixtureOptions): Promise<Fixture> {
       for (const [field, value] of Object.entries(meta)) await client.put(deploymentKey(PREFIX, deployment, field as keyof DeploymentMeta)).value(value);
     };
     for (const [deployment, meta] of Object.entries(options.deployments ?? {})) await setMeta(deployment, meta);
+    for (const [key, value] of Object.entries(options.keys ?? {})) await client.put(key).value(value);
     const started = await startProxy(etcd.endpoint, options.settings);
     proxy = started;
     const synced = async (timeoutMs = 10_000): Promise<void> => {
