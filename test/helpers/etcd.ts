@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import type { Certificates } from './certs.ts';
 import { freePort } from './ports.ts';
+import type { Owner } from './temp-dir.ts';
 import { waitFor } from './wait.ts';
 
 /** A real etcd server on random loopback ports with its own temp data dir. */
@@ -112,4 +113,11 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<EtcdServer> 
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** An etcd that is destroyed (data included) when `owner` (a test's `t`) ends, also when it fails. */
+export async function etcdFor(owner: Owner, options: EtcdOptions = {}): Promise<EtcdServer> {
+  const etcd = await startEtcd(options);
+  owner.after(() => etcd.destroy());
+  return etcd;
 }

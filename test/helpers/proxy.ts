@@ -4,6 +4,7 @@ import type { SettingValues } from '../../src/config/settings.ts';
 import type { RunningServer } from '../../src/server.ts';
 import { startServer } from '../../src/server.ts';
 import { memoryLogger } from './memory-logger.ts';
+import type { Owner } from './temp-dir.ts';
 
 export type ServeSettings = Partial<SettingValues<typeof SERVE_SETTINGS>>;
 
@@ -23,4 +24,11 @@ export async function startProxy(etcdEndpoint: string, settings: ServeSettings =
     logs,
     url: (path = '/') => `http://127.0.0.1:${server.port}${path}`,
   });
+}
+
+/** A proxy that is closed when `owner` (a test's `t`) ends, also when it fails. */
+export async function proxyFor(owner: Owner, etcdEndpoint: string, settings: ServeSettings = {}): Promise<TestProxy> {
+  const proxy = await startProxy(etcdEndpoint, settings);
+  owner.after(() => proxy.close());
+  return proxy;
 }
