@@ -77,6 +77,6 @@ export async function startPrimary(config: ServeConfig, log: Logger): Promise<Ru
     await close();
     throw err;
   }
-  log.info({ config: describeConfig(config, publicPort, admin.port) }, 'branch-proxy started');
+  log.info({ event: 'started', config: describeConfig(config, publicPort, admin.port) }, 'branch-proxy started');
   return { registry, port: publicPort, adminPort: admin.port, redirectPort: undefined, close };
 }

@@ -138,7 +138,7 @@ export class Registry extends EventEmitter<RegistryEvents> {
       const { ref } = decoded;
       const change = table.set(ref, decoded.value);
       const blocked = ref.service === undefined ? undefined : table.deployments.get(ref.deployment)?.services.get(ref.service)?.blocked;
-      if (blocked) this.log.warn({ key, deployment: ref.deployment, service: ref.service, reason: blocked }, 'blocked backend not routed');
+      if (blocked) this.log.warn({ event: 'backend-blocked', key, deployment: ref.deployment, service: ref.service, reason: blocked }, 'blocked backend not routed');
       return { deployment: ref.deployment, change };
     }
     this.log.warn({ event: 'registry-entry-ignored', key, reason: decoded.reason }, 'ignored registry entry');

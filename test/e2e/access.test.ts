@@ -89,7 +89,7 @@ describe('access control on the public port', () => {
   test('secrets never reach the log', () => {
     const text = JSON.stringify(f.proxy.logs);
     assert.ok(!text.includes(TOKEN) && !text.includes(SECRET) && !text.includes('$2'), 'no token, share secret or password hash in the log');
-    const started = f.proxy.logs.find((l) => l.msg === 'branch-proxy started') as { config: { access: Record<string, unknown> } };
+    const started = f.proxy.logs.find((l) => l.event === 'started') as { config: { access: Record<string, unknown> } };
     assert.deepEqual(started.config.access, { basicAuthUsers: 1, allowCidrs: [], trustedProxies: [], token: 'set', shareLinks: 'enabled' });
   });
 

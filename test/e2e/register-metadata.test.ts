@@ -67,7 +67,7 @@ describe('address discovery from cloud metadata', () => {
         ECS_CONTAINER_METADATA_URI_V4: `${ecs.url}/v4/abc`,
       });
       try {
-        await p.waitForLog('registered');
+        await p.waitForEvent('registered');
         assert.equal(await etcd.client.get(serviceKey('/deployment/', 'cloud', 'web', 'ip')).string(), '10.1.2.3');
         assert.equal(await etcd.client.get(serviceKey('/deployment/', 'cloud', 'web', 'port')).string(), '32768');
         p.kill('SIGTERM');
@@ -83,7 +83,7 @@ describe('address discovery from cloud metadata', () => {
         EC2_METADATA_URL: `http://127.0.0.1:${await freePort()}`,
       });
       assert.equal(await p.waitExit(), 1, p.output());
-      const fatal = p.logs.find((l) => l.msg === 'cannot find the address to register');
+      const fatal = p.logs.find((l) => l.event === 'address-not-found');
       assert.match(String(fatal?.err), /latest\/api\/token failed/);
     });
   });

@@ -8,15 +8,14 @@ import { serviceKey } from '../../src/registry/keys.ts';
 import { createHostMatcher } from '../../src/routing/host.ts';
 import { RouteTable } from '../../src/routing/route-table.ts';
 import type { Backend } from '../helpers/backend.ts';
-import { startBackend } from '../helpers/backend.ts';
 import type { EtcdServer } from '../helpers/etcd.ts';
-import { startEtcd } from '../helpers/etcd.ts';
+import { useFixture } from '../helpers/fixture.ts';
 import type { TestProxy } from '../helpers/proxy.ts';
 import { startProxy } from '../helpers/proxy.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { createFigures } from './lib/figures.ts';
 import { describeTally, tally } from './lib/process.ts';
-import { DOMAIN, PREFIX, etcdRoutes, register, tableOf } from '../helpers/registry.ts';
+import { DOMAIN, PREFIX, etcdRoutes, tableOf } from '../helpers/registry.ts';
 import { LOOPBACK, entryArbitrary, keyArbitrary, mayRoute, valueArbitrary } from '../helpers/registry-arbitraries.ts';
 
 const figures = createFigures(import.meta.filename);
@@ -115,28 +114,20 @@ function rawGet(port: number, host: string): Promise<string> {
 }
 
 describe('fuzzing the live proxy: hostile Host headers over sockets, hostile registry entries through etcd', () => {
+  // Each route's backend is named after it (`main/web`), so an answer says which route it came from.
+  const f = useFixture({ backends: ['outsider', ...ROUTES.map(routeName)], settings: { LOG_LEVEL: 'warn', BACKEND_ALLOW: '127.0.0.0/8,::1/128' } });
   let etcd: EtcdServer;
   let proxy: TestProxy;
   let outsider: Backend;
   const backends = new Map<string, Backend>();
 
-  before(async () => {
-    etcd = await startEtcd();
-    outsider = await startBackend('outsider');
-    for (const r of ROUTES) {
-      const backend = await startBackend(routeName(r));
-      backends.set(routeName(r), backend);
-      await register(etcd.client, r.deployment, r.service, backend.port);
-    }
-    proxy = await startProxy(etcd.endpoint, { LOG_LEVEL: 'warn', BACKEND_ALLOW: '127.0.0.0/8,::1/128' });
-    await waitFor('routes loaded', () => (tableOf(proxy).length === ROUTES.length ? true : undefined), 10_000);
+  before(() => {
+    ({ etcd, proxy } = f);
+    outsider = f.backend('outsider');
+    for (const r of ROUTES) backends.set(routeName(r), f.backend(routeName(r)));
+    assert.equal(tableOf(proxy).length, ROUTES.length);
   });
-  after(async () => {
-    await proxy?.close();
-    for (const b of [outsider, ...backends.values()]) await b?.close();
-    await etcd?.destroy();
-    figures.finish();
-  });
+  after(() => figures.finish());
 
   test('hostile Host headers: the proxy never crashes and never answers from a backend the host does not name', { timeout: 60_000 }, async (t: TestContext) => {
     const statuses: string[] = [];
@@ -207,7 +198,7 @@ describe('fuzzing the live proxy: hostile Host headers over sockets, hostile reg
     const untouched = ROUTES.filter((r) => table.includes(`${routeName(r)}=127.0.0.1:${backends.get(routeName(r))!.port}`) && !shadowed(r));
     assert.ok(untouched.length > 0);
     for (const r of untouched) assert.ok((await rawGet(proxy.port, `${r.deployment}-${r.service}.${DOMAIN}`)).includes(`"backend":"${routeName(r)}"`), routeName(r));
-    const ignored = proxy.logs.filter((l) => l.msg === 'ignored registry entry').length;
+    const ignored = proxy.logs.filter((l) => l.event === 'registry-entry-ignored').length;
     figures.record(t, 'hostile registry entries through etcd', 'puts / deletes / warned as ignored', `${puts} / ${deletes} / ${ignored}`);
     figures.record(t, 'hostile registry entries through etcd', 'routes afterwards (all valid, equal to a fresh snapshot) / services with both keys in etcd', `${tableOf(proxy).length} / ${(await etcdRoutes(etcd.client)).length}`);
   });

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import type { Certificates } from './certs.ts';
 import { freePort } from './ports.ts';
+import { suiteResource } from './suite-resource.ts';
 import type { Owner } from './temp-dir.ts';
 import { waitFor } from './wait.ts';
 
@@ -120,4 +121,9 @@ export async function etcdFor(owner: Owner, options: EtcdOptions = {}): Promise<
   const etcd = await startEtcd(options);
   owner.after(() => etcd.destroy());
   return etcd;
+}
+
+/** For a describe body: an etcd started in `before` and destroyed in `after`. */
+export function useEtcd(options: EtcdOptions = {}): EtcdServer {
+  return suiteResource('etcd', () => startEtcd(options), (etcd) => etcd.destroy());
 }

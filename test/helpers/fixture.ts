@@ -1,4 +1,3 @@
-import { after, before } from 'node:test';
 import type { OutgoingHttpHeaders } from 'node:http';
 import { deploymentKey } from '../../src/registry/keys.ts';
 import type { Backend } from './backend.ts';
@@ -12,6 +11,7 @@ import { scrapeMetrics } from './metrics.ts';
 import type { ServeSettings, TestProxy } from './proxy.ts';
 import { startProxy } from './proxy.ts';
 import { PREFIX, deregister, register } from './registry.ts';
+import { suiteResource } from './suite-resource.ts';
 import type { Owner } from './temp-dir.ts';
 import { waitFor } from './wait.ts';
 
@@ -61,21 +61,9 @@ export async function startFixture(owner: Owner, options: FixtureOptions = {}): 
   return fixture;
 }
 
-/**
- * For a describe body: starts the fixture in `before` and closes it in `after`.
- * The returned object may be used from the suite's tests and hooks.
- */
+/** For a describe body: starts the fixture in `before` and closes it in `after`. */
 export function useFixture(options: FixtureOptions = {}): Fixture {
-  let started: Fixture | undefined;
-  before(async () => {
-    started = await openFixture(options);
-  });
-  after(() => started?.close());
-  const current = (): Fixture => {
-    if (!started) throw new Error('the fixture is used before its suite started it (use it inside tests and hooks)');
-    return started;
-  };
-  return new Proxy({} as Fixture, { get: (_target, key) => Reflect.get(current(), key) });
+  return suiteResource('the fixture', () => openFixture(options), (f) => f.close());
 }
 
 async function openFixture(options: FixtureOptions): Promise<Fixture> {
