@@ -6,7 +6,7 @@ import { MetadataError } from '../../src/registration/metadata-http.ts';
 import { serviceKey } from '../../src/registry/keys.ts';
 import { spawnCli } from '../helpers/cli-process.ts';
 import type { EtcdServer } from '../helpers/etcd.ts';
-import { startEtcd } from '../helpers/etcd.ts';
+import { useEtcd } from '../helpers/etcd.ts';
 import type { FakeMetadata } from '../helpers/fake-metadata.ts';
 import { BRIDGE_TASK, fakeEc2Metadata, fakeEcsMetadata } from '../helpers/fake-metadata.ts';
 import { freePort } from '../helpers/ports.ts';
@@ -52,13 +52,7 @@ describe('address discovery from cloud metadata', () => {
   });
 
   describe('register --ip ec2 --port-from ecs', () => {
-    let etcd: EtcdServer;
-    before(async () => {
-      etcd = await startEtcd();
-    });
-    after(async () => {
-      await etcd.destroy();
-    });
+    const etcd = useEtcd();
 
     test('registers the discovered address and host port', async () => {
       const p = spawnCli(['register', '--deployment', 'cloud', '--service', 'web', '--ip', 'ec2', '--port-from', 'ecs', '--container-port', '8080', '--ttl', '2'], {
