@@ -148,7 +148,7 @@ export async function startServer(config: ServeConfig, log: Logger, worker?: Wor
   };
   const stopStarting = worker?.listenAfterLoad;
   if (stopStarting && !registry.ready) {
-    log.info('worker waiting for its route table before taking connections');
+    log.info({ event: 'worker-waiting-for-table' }, 'worker waiting for its route table before taking connections');
     try {
       await once(registry, 'resync', { signal: stopStarting });
     } catch (err) {
@@ -169,7 +169,7 @@ export async function startServer(config: ServeConfig, log: Logger, worker?: Wor
   const adminPort = role.admin ? await role.admin.listen(() => publicLinks(config, publicPort)) : role.worker.adminPort;
   ownPorts.add(publicPort).add(adminPort);
 
-  if (!worker) log.info({ config: describeConfig(config, publicPort, adminPort) }, 'branch-proxy started');
+  if (!worker) log.info({ event: 'started', config: describeConfig(config, publicPort, adminPort) }, 'branch-proxy started');
 
   return {
     registry,

@@ -92,7 +92,7 @@ async function runRegister(command: Command, opts: RegisterOptions, args: string
     port = await resolvePort(opts, probePort);
   } catch (err) {
     if (!(err instanceof MetadataError)) throw err;
-    scoped.fatal({ err: err.message }, 'cannot find the address to register');
+    scoped.fatal({ event: 'address-not-found', err: err.message }, 'cannot find the address to register');
     return 1;
   }
 
@@ -116,17 +116,17 @@ async function runRegister(command: Command, opts: RegisterOptions, args: string
   }
   if (child) for (const signal of FORWARDED) process.on(signal, () => child.signal(signal));
   void child?.exited.then((code) => {
-    scoped.info({ code }, 'command exited; deregistering');
+    scoped.info({ event: 'command-exited', code }, 'command exited; deregistering');
     stop.abort();
   });
 
   let refused = false;
   if (child || opts.healthPath !== undefined) {
     const probe = { host: '127.0.0.1', port: probePort ?? port, healthPath: opts.healthPath };
-    scoped.info(probe, 'waiting for the service to be ready before registering');
+    scoped.info({ event: 'waiting-for-service', ...probe }, 'waiting for the service to be ready before registering');
     const started = performance.now();
     const ready = await waitUntilReady(probe, stop.signal).then(() => true, () => false);
-    if (ready) scoped.info({ readyMs: Math.round(performance.now() - started) }, 'service ready');
+    if (ready) scoped.info({ event: 'service-ready', readyMs: Math.round(performance.now() - started) }, 'service ready');
   }
   if (!stop.signal.aborted) {
     const running = registration.run().then(

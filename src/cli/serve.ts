@@ -33,7 +33,7 @@ export function registerServe(program: Command): void {
     const stop = (signal: NodeJS.Signals): void => {
       if (stopping.signal.aborted) return;
       stopping.abort();
-      log.info({ signal, graceMs: config.shutdownGraceMs }, 'shutting down');
+      log.info({ event: 'shutting-down', signal, graceMs: config.shutdownGraceMs }, 'shutting down');
       started
         .then((server) => server?.close())
         .then(

@@ -91,6 +91,6 @@ export async function startPrimary(config: ServeConfig, log: Logger): Promise<Ru
     await close();
     throw err;
   }
-  log.info({ config: describeConfig(config, publicPort, adminPort) }, 'branch-proxy started');
+  log.info({ event: 'started', config: describeConfig(config, publicPort, adminPort) }, 'branch-proxy started');
   return { registry, port: publicPort, adminPort, redirectPort: undefined, close };
 }

@@ -99,7 +99,7 @@ export class WorkerPool {
       listened = true;
       this.#waiting.delete(worker.id);
       this.#listening.add(worker.id);
-      log.info({ workerPid: worker.process.pid, port: address.port }, 'worker listening');
+      log.info({ event: 'worker-listening', workerPid: worker.process.pid, port: address.port }, 'worker listening');
       this.#o.onListening(worker, address.port);
     });
     // A message to a worker that has just died (the probe refresh, /metrics) fails with EPIPE,
@@ -115,7 +115,7 @@ export class WorkerPool {
       this.#waiting.delete(worker.id);
       // A first worker that never listened fails start(); a replacement is replaced whenever it dies.
       if (this.#stopping || (!listened && !replacement)) return;
-      log.error({ workerPid: worker.process.pid, code, signal, restartInMs: RESTART_DELAY_MS }, 'worker died; starting a replacement');
+      log.error({ event: 'worker-died', workerPid: worker.process.pid, code, signal, restartInMs: RESTART_DELAY_MS }, 'worker died; starting a replacement');
       const t = setTimeout(() => {
         this.#restarts.delete(t);
         if (!this.#stopping) this.#fork(true);

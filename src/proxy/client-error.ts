@@ -17,7 +17,7 @@ export function createClientErrorHandler(log: Logger): (err: Error & { code?: st
   return (err, socket) => {
     const status = STATUS_BY_CODE[err.code ?? ''] ?? '400 Bad Request';
     // ECONNRESET: the client left; there is no one to answer.
-    if (err.code !== 'ECONNRESET') log.warn({ code: err.code, remote: socket.remoteAddress, status: Number.parseInt(status, 10) }, 'rejected malformed request');
+    if (err.code !== 'ECONNRESET') log.warn({ event: 'malformed-request-rejected', code: err.code, remote: socket.remoteAddress, status: Number.parseInt(status, 10) }, 'rejected malformed request');
     if (socket.writable) {
       socket.end(`HTTP/1.1 ${status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
     }

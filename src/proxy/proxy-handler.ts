@@ -52,6 +52,9 @@ export interface ProxyHandlerOptions {
 /** Names the base that served a response through a fallback (issue #14); set by the proxy, after the backend's own headers. */
 export const FALLBACK_HEADER = 'x-branch-proxy-fallback';
 
+/** The stable `event` field of each upstream-failure log line (docs/troubleshooting.md). */
+const UPSTREAM_FAILURE_EVENTS = { 'upstream error': 'upstream-error', 'websocket upstream error': 'websocket-upstream-error' } as const;
+
 /** The first snapshot usually loads in well under a second. */
 const RETRY_SOON = { 'retry-after': '1' } as const;
 
@@ -116,7 +119,7 @@ export function createProxyHandler(o: ProxyHandlerOptions) {
     }
     const { deployment, service, target } = resolution;
     const servedBy = resolution.servedBy?.name;
-    o.log.info({ deployment: deployment.name, service, target: target.address, fallback: servedBy, url: req.url }, 'websocket opened');
+    o.log.info({ event: 'websocket-opened', deployment: deployment.name, service, target: target.address, fallback: servedBy, url: req.url }, 'websocket opened');
     observer?.upgrade(deployment.name, service);
     o.forwarder.upgrade(req, socket, head, target, (err, upgraded) => {
       const answer = !upgraded && socket.writable ? (info: ErrorInfo) => socket.end(rawErrorResponse(info)) : undefined;
@@ -139,7 +142,7 @@ export function createProxyHandler(o: ProxyHandlerOptions) {
     const { deployment, service, target, servedBy } = route;
     const failure = classifyUpstreamError(err);
     observer?.upstreamError(failure.kind);
-    o.log.warn({ deployment: deployment.name, service, target: target.address, fallback: servedBy?.name, kind: failure.kind, err: err.message }, event);
+    o.log.warn({ event: UPSTREAM_FAILURE_EVENTS[event], deployment: deployment.name, service, target: target.address, fallback: servedBy?.name, kind: failure.kind, err: err.message }, event);
     answer?.(upstreamFailureInfo(failure, hostOf(match), servedBy ?? deployment, service, target));
   }
 

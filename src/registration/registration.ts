@@ -95,7 +95,7 @@ export class Registration {
         }
         const { ip, port, branch } = this.target;
         this.#log.info(
-          { ip, port, branch, lease: id, ttlSeconds: this.options.ttlSeconds, again: previousLease !== undefined, createdDeployment: outcome.createdDeployment },
+          { event: previousLease === undefined ? 'registered' : 'registered-again', ip, port, branch, lease: id, ttlSeconds: this.options.ttlSeconds, again: previousLease !== undefined, createdDeployment: outcome.createdDeployment },
           previousLease === undefined ? 'registered' : 'registered again',
         );
         if (previousLease !== undefined) void this.client.leaseClient.leaseRevoke({ ID: previousLease }).catch(() => undefined);
@@ -105,7 +105,7 @@ export class Registration {
         const err = await Promise.race([lost, abortion(signal)]);
         if (signal.aborted) break;
         this.#lease = undefined;
-        this.#log.warn({ err, lease: id }, 'lease lost; registering again with a new lease');
+        this.#log.warn({ event: 'lease-lost', err, lease: id }, 'lease lost; registering again with a new lease');
         continue;
       } catch (err) {
         if (this.#lease === lease) this.#lease = undefined;
@@ -113,7 +113,7 @@ export class Registration {
         void lease.revoke().catch(() => undefined);
         if (err instanceof SlugTakenError) throw err;
         if (signal.aborted) break;
-        if (!unreachable) this.#log.error({ err }, 'cannot register: etcd unreachable or failing; retrying until it answers');
+        if (!unreachable) this.#log.error({ event: 'registration-failing', err }, 'cannot register: etcd unreachable or failing; retrying until it answers');
         else this.#log.debug({ err, delayMs: backoff.duration }, 'still cannot register');
         unreachable = true;
       }
@@ -129,7 +129,7 @@ export class Registration {
     lease.on('keepaliveFailed', (err: unknown) => {
       if (failing) return;
       failing = true;
-      this.#log.warn({ err }, 'lease keep-alive failing; retrying (logged once per outage)');
+      this.#log.warn({ event: 'lease-keepalive-failing', err }, 'lease keep-alive failing; retrying (logged once per outage)');
     });
     lease.on('keepaliveSucceeded', () => {
       if (!failing) return;

@@ -46,12 +46,12 @@ export class EtcdSource {
         backoff = new ExponentialBackoff(this.#backoffOptions).next();
         const reason = await this.#watch(revision + 1, signal);
         if (signal.aborted) break;
-        this.log.warn({ err: reason, revision: this.registry.revision }, 'registry watch ended; reloading snapshot');
+        this.log.warn({ event: 'registry-watch-ended', err: reason, revision: this.registry.revision }, 'registry watch ended; reloading snapshot');
       } catch (err) {
         if (signal.aborted) break;
         this.registry.setConnected(false);
         if (!outageLogged) {
-          this.log.error({ err, endpoints: this.registry.ready ? undefined : 'see ETCD_ENDPOINTS' }, 'etcd unreachable; serving the last table and retrying');
+          this.log.error({ event: 'etcd-unreachable', err, endpoints: this.registry.ready ? undefined : 'see ETCD_ENDPOINTS' }, 'etcd unreachable; serving the last table and retrying');
           outageLogged = true;
         } else {
           this.log.debug({ err, delayMs: backoff.duration }, 'etcd still unreachable');
@@ -109,7 +109,7 @@ export class EtcdSource {
         if (cpu) {
           const appliedMs = monotonicMs();
           const used = process.cpuUsage(cpu);
-          const line = { revision: Number(res.header.revision), events: res.events.length, receivedMs, appliedMs, cpuMs: (used.user + used.system) / 1000 };
+          const line = { event: 'registry-batch-applied', revision: Number(res.header.revision), events: res.events.length, receivedMs, appliedMs, cpuMs: (used.user + used.system) / 1000 };
           // Written a little later: formatting and writing the line right away competed with the
           // first requests to the new route and added ~0.2 ms to the median it measures.
           setTimeout(() => this.log.debug(line, 'registry watch batch applied'), DEBUG_LINE_DELAY_MS).unref();

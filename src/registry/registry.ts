@@ -110,7 +110,7 @@ export class Registry extends EventEmitter<RegistryEvents> implements RegistryVi
     this.#table = next;
     this.#revision = revision;
     this.#ready = true;
-    this.log.info({ revision, routes: next.routeCount, deployments: next.deployments.size, changed: changes.length, ms: loadMs }, 'registry snapshot loaded');
+    this.log.info({ event: 'registry-snapshot-loaded', revision, routes: next.routeCount, deployments: next.deployments.size, changed: changes.length, ms: loadMs }, 'registry snapshot loaded');
     changes.forEach((change, i) => this.#announce(change, !first && i < MAX_LOGGED_CHANGES));
     if (!first && changes.length > MAX_LOGGED_CHANGES) this.log[this.#contentLevel.info]({ notLogged: changes.length - MAX_LOGGED_CHANGES }, 'more route changes in this snapshot');
     this.emit('resync');
@@ -150,10 +150,10 @@ export class Registry extends EventEmitter<RegistryEvents> implements RegistryVi
       const { ref } = decoded;
       const change = table.set(ref, decoded.value);
       const blocked = ref.service === undefined ? undefined : table.deployments.get(ref.deployment)?.services.get(ref.service)?.blocked;
-      if (blocked) this.log[this.#contentLevel.warn]({ key, deployment: ref.deployment, service: ref.service, reason: blocked }, 'blocked backend not routed');
+      if (blocked) this.log[this.#contentLevel.warn]({ event: 'backend-blocked', key, deployment: ref.deployment, service: ref.service, reason: blocked }, 'blocked backend not routed');
       return { deployment: ref.deployment, change };
     }
-    this.log[this.#contentLevel.warn]({ key, reason: decoded.reason }, 'ignored registry entry');
+    this.log[this.#contentLevel.warn]({ event: 'registry-entry-ignored', key, reason: decoded.reason }, 'ignored registry entry');
     // An invalid value replaces a valid one in etcd, so the old value must go too.
     if (!decoded.ref) return {};
     return { deployment: decoded.ref.deployment, change: table.unset(decoded.ref) };
@@ -161,7 +161,7 @@ export class Registry extends EventEmitter<RegistryEvents> implements RegistryVi
 
   #announce(change: RouteChange, log = true): void {
     if (log) this.log[this.#contentLevel.info](
-      { deployment: change.deployment, service: change.service, target: change.target?.address, previous: change.previous?.address },
+      { event: `route-${change.type}`, deployment: change.deployment, service: change.service, target: change.target?.address, previous: change.previous?.address },
       `route ${change.type}`,
     );
     this.emit('route', change);

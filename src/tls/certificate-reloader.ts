@@ -29,7 +29,7 @@ export function reloadCertificateOnChange(server: Server, files: CertificateFile
       const x509 = new X509Certificate(pair.cert);
       log.info({ subject: x509.subject, validTo: x509.validTo }, 'TLS certificate reloaded');
     } catch (err) {
-      log.warn({ err, certFile: files.certFile, keyFile: files.keyFile }, 'TLS certificate change not loaded; keeping the previous one');
+      log.warn({ event: 'tls-reload-failed', err, certFile: files.certFile, keyFile: files.keyFile }, 'TLS certificate change not loaded; keeping the previous one');
     }
   };
   for (const file of [files.certFile, files.keyFile]) watchFile(file, { interval: intervalMs }, reload);

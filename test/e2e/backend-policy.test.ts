@@ -48,7 +48,7 @@ describe('backend policy: the registry cannot point the proxy at metadata servic
       assert.equal(reply.status, 404, d);
       assert.equal(reply.json().error, 'unknown-service', d);
     }
-    const blocked = proxy.logs.filter((l) => l.msg === 'blocked backend not routed').map((l) => l.deployment).sort();
+    const blocked = proxy.logs.filter((l) => l.event === 'backend-blocked').map((l) => l.deployment).sort();
     assert.deepEqual(blocked, ['admin', 'loop', 'mapped', 'metadata']);
   });
 
@@ -58,7 +58,7 @@ describe('backend policy: the registry cannot point the proxy at metadata servic
     const reply = await json('named-loop.dev.localhost');
     assert.equal(reply.status, 502);
     assert.match(reply.json().message as string, /not allowed/);
-    assert.ok(proxy.logs.some((l) => l.msg === 'upstream error' && l.deployment === 'named-loop' && l.kind === 'blocked'));
+    assert.ok(proxy.logs.some((l) => l.event === 'upstream-error' && l.deployment === 'named-loop' && l.kind === 'blocked'));
   });
 
   test('BACKEND_ALLOW narrows which addresses may be backends', async () => {
@@ -66,7 +66,7 @@ describe('backend policy: the registry cannot point the proxy at metadata servic
     try {
       await waitFor('snapshot', () => (narrow.registry.ready ? true : undefined));
       assert.equal((await request(narrow.port, 'fine.dev.localhost', '/echo')).status, 404);
-      assert.ok(narrow.logs.some((l) => l.msg === 'blocked backend not routed' && l.deployment === 'fine' && /BACKEND_ALLOW/.test(String(l.reason))));
+      assert.ok(narrow.logs.some((l) => l.event === 'backend-blocked' && l.deployment === 'fine' && /BACKEND_ALLOW/.test(String(l.reason))));
     } finally {
       await narrow.close();
     }

@@ -270,7 +270,7 @@ describe('the printed URL opens the right backend through the proxy', () => {
       spawnCli(['register', '--branch', branch, '--service', 'api', '--port', String(api.port), '--ip', '127.0.0.1', '--ttl', '2'], { ETCD_ENDPOINTS: etcd.endpoint }),
     ];
     try {
-      await Promise.all(registrations.map((r) => r.waitForLog('registered')));
+      await Promise.all(registrations.map((r) => r.waitForEvent('registered')));
       for (const [service, backend] of [['web', 'web'], ['api', 'api'], [undefined, 'web']] as const) {
         const printed = runCli(['url', '--branch', branch, ...(service ? ['--service', service] : []), '--url-port', String(proxy.port)]);
         assert.equal(printed.status, 0, printed.stderr);

@@ -1,15 +1,10 @@
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import { deploymentKey, serviceKey } from '../../src/registry/keys.ts';
 import type { DeploymentView } from '../../src/web/deployments-view.ts';
-import type { Backend } from '../helpers/backend.ts';
-import { startBackend } from '../helpers/backend.ts';
-import type { EtcdServer } from '../helpers/etcd.ts';
-import { startEtcd } from '../helpers/etcd.ts';
-import { request } from '../helpers/http.ts';
-import type { TestProxy } from '../helpers/proxy.ts';
+import { useFixture } from '../helpers/fixture.ts';
 import { startProxy } from '../helpers/proxy.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -52,33 +47,16 @@ class EventStream {
 }
 
 describe('JSON API and live feed', () => {
-  let etcd: EtcdServer;
-  let backend: Backend;
-  let proxy: TestProxy;
-
-  before(async () => {
-    etcd = await startEtcd();
-    backend = await startBackend('b');
-    await etcd.client.put(serviceKey(P, 'main', 'web', 'ip')).value('127.0.0.1');
-    await etcd.client.put(serviceKey(P, 'main', 'web', 'port')).value(String(backend.port));
-    await etcd.client.put(serviceKey(P, 'main', 'api', 'ip')).value('127.0.0.1');
-    await etcd.client.put(deploymentKey(P, 'main', 'created')).value('2026-01-01T00:00:00Z');
-    await etcd.client.put(deploymentKey(P, 'main', 'branch')).value('main');
-    await etcd.client.put(serviceKey(P, 'feature-x', 'web', 'ip')).value('127.0.0.1');
-    await etcd.client.put(serviceKey(P, 'feature-x', 'web', 'port')).value(String(backend.port));
-    await etcd.client.put(deploymentKey(P, 'feature-x', 'created')).value('2026-01-02T00:00:00Z');
-    await etcd.client.put(deploymentKey(P, 'feature-x', 'branch')).value('Feature/X');
-    proxy = await startProxy(etcd.endpoint, { BASE_DOMAIN: 'dev.localhost,dev.example.com', LOG_LEVEL: 'warn' });
-    await waitFor('snapshot', () => (proxy.registry.table.deployments.size === 2 ? true : undefined));
-  });
-  after(async () => {
-    await proxy?.close();
-    await backend?.close();
-    await etcd?.destroy();
+  const f = useFixture({
+    backends: ['b'],
+    routes: { 'main/web': 'b', 'feature-x/web': 'b' },
+    keys: { [serviceKey(P, 'main', 'api', 'ip')]: '127.0.0.1' },
+    deployments: { main: { created: '2026-01-01T00:00:00Z', branch: 'main' }, 'feature-x': { created: '2026-01-02T00:00:00Z', branch: 'Feature/X' } },
+    settings: { BASE_DOMAIN: 'dev.localhost,dev.example.com', LOG_LEVEL: 'warn' },
   });
 
   test('GET /api/deployments on the bare domain: documented fields, links for the domain and port the visitor used', async () => {
-    const res = await request(proxy.port, `dev.example.com:${proxy.port}`, '/api/deployments');
+    const res = await f.get(`dev.example.com:${f.proxy.port}`, '/api/deployments');
     assert.equal(res.status, 200);
     assert.match(String(res.headers['content-type']), /^application\/json/);
     const body = res.json<ListBody>();
@@ -87,26 +65,26 @@ describe('JSON API and live feed', () => {
     assert.deepEqual(body.deployments.map((d) => d.name), ['feature-x', 'main'], 'newest first');
     const main = body.deployments[1]!;
     assert.deepEqual(Object.keys(main).sort(), ['branch', 'created', 'defaultService', 'lastVisited', 'name', 'services', 'stopped', 'stoppedAt', 'url']);
-    assert.equal(main.url, `http://main.dev.example.com:${proxy.port}`);
-    assert.deepEqual(main.services.map((s) => [s.name, s.default, s.routable, s.target]), [['web', true, true, `127.0.0.1:${backend.port}`], ['api', false, false, null]]);
+    assert.equal(main.url, `http://main.dev.example.com:${f.proxy.port}`);
+    assert.deepEqual(main.services.map((s) => [s.name, s.default, s.routable, s.target]), [['web', true, true, `127.0.0.1:${f.backend('b').port}`], ['api', false, false, null]]);
     assert.deepEqual(Object.keys(main.services[0]!).sort(), ['checkedAt', 'default', 'lastVisited', 'name', 'reachable', 'routable', 'target', 'unreachableReason', 'url']);
   });
 
   test('the same data on the admin port, with links to the public port', async () => {
-    const res = await fetch(`http://127.0.0.1:${proxy.adminPort}/api/deployments`);
+    const res = await fetch(`http://127.0.0.1:${f.proxy.adminPort}/api/deployments`);
     const body = (await res.json()) as ListBody;
-    assert.equal(body.deployments[0]!.url, `http://feature-x.dev.localhost:${proxy.port}`);
-    const one = await fetch(`http://127.0.0.1:${proxy.adminPort}/api/deployments/feature-x`);
+    assert.equal(body.deployments[0]!.url, `http://feature-x.dev.localhost:${f.proxy.port}`);
+    const one = await fetch(`http://127.0.0.1:${f.proxy.adminPort}/api/deployments/feature-x`);
     assert.equal(((await one.json()) as DeploymentView).branch, 'Feature/X');
-    const missing = await fetch(`http://127.0.0.1:${proxy.adminPort}/api/deployments/nope`);
+    const missing = await fetch(`http://127.0.0.1:${f.proxy.adminPort}/api/deployments/nope`);
     assert.equal(missing.status, 404);
     assert.equal(((await missing.json()) as { error: string }).error, 'unknown-deployment');
   });
 
   test('reachability and last visit show up after a probe and a request', async () => {
-    await request(proxy.port, `main.dev.localhost:${proxy.port}`, '/echo');
+    await f.get(`main.dev.localhost:${f.proxy.port}`, '/echo');
     const { value: main } = await waitFor('probe result', async () => {
-      const d = (await request(proxy.port, 'dev.localhost', '/api/deployments/main')).json<DeploymentView>();
+      const d = (await f.get('dev.localhost', '/api/deployments/main')).json<DeploymentView>();
       return d.services[0]!.reachable === true ? d : undefined;
     });
     assert.ok(main.lastVisited !== null && Date.now() - Date.parse(main.lastVisited) < 60_000);
@@ -116,34 +94,34 @@ describe('JSON API and live feed', () => {
   });
 
   test('the dashboard page: HTML for browsers, JSON for API clients, static assets with validators and a strict policy', async () => {
-    const page = await request(proxy.port, 'dev.localhost', '/', { headers: { accept: 'text/html' } });
+    const page = await f.get('dev.localhost', '/', { headers: { accept: 'text/html' } });
     assert.equal(page.status, 200);
     assert.match(page.body, /<script type="module" src="\/assets\/dashboard.js">/);
     assert.match(String(page.headers['content-security-policy']), /script-src 'self'/);
     assert.doesNotMatch(page.body, /https?:\/\/(?!dev\.localhost)/, 'nothing from a CDN');
-    const json = await request(proxy.port, 'dev.localhost', '/', { headers: { accept: 'application/json' } });
+    const json = await f.get('dev.localhost', '/', { headers: { accept: 'application/json' } });
     assert.deepEqual(json.json<ListBody>().deployments.map((d) => d.name), ['feature-x', 'main']);
-    const js = await request(proxy.port, 'dev.localhost', '/assets/dashboard.js');
+    const js = await f.get('dev.localhost', '/assets/dashboard.js');
     assert.equal(js.status, 200);
     assert.match(String(js.headers['content-type']), /javascript/);
-    const again = await request(proxy.port, 'dev.localhost', '/assets/dashboard.js', { headers: { 'if-none-match': String(js.headers.etag) } });
+    const again = await f.get('dev.localhost', '/assets/dashboard.js', { headers: { 'if-none-match': String(js.headers.etag) } });
     assert.equal(again.status, 304);
-    assert.equal((await request(proxy.port, 'dev.localhost', '/assets/..%2Fpackage.json')).status, 404);
-    assert.equal((await request(proxy.port, 'dev.localhost', '/assets/nope.js')).status, 404);
+    assert.equal((await f.get('dev.localhost', '/assets/..%2Fpackage.json')).status, 404);
+    assert.equal((await f.get('dev.localhost', '/assets/nope.js')).status, 404);
   });
 
   test('the live feed: a snapshot, then one coalesced update per registration and removal', async (t) => {
-    const stream = await EventStream.open(proxy.port, `dev.localhost:${proxy.port}`);
+    const stream = await EventStream.open(f.proxy.port, `dev.localhost:${f.proxy.port}`);
     try {
       assert.equal(stream.res.headers['content-type'], 'text/event-stream; charset=utf-8');
       const { value: snapshot } = await waitFor('snapshot', () => stream.events.find((e) => e.event === 'snapshot'));
       assert.deepEqual((snapshot.data as ListBody).deployments.map((d) => d.name), ['feature-x', 'main']);
 
       const start = performance.now();
-      const put = etcd.client.put.bind(etcd.client);
-      await etcd.client.if(deploymentKey(P, 'live', 'created'), 'Version', '==', 0).then(
+      const put = f.etcd.client.put.bind(f.etcd.client);
+      await f.etcd.client.if(deploymentKey(P, 'live', 'created'), 'Version', '==', 0).then(
         put(serviceKey(P, 'live', 'web', 'ip')).value('127.0.0.1'),
-        put(serviceKey(P, 'live', 'web', 'port')).value(String(backend.port)),
+        put(serviceKey(P, 'live', 'web', 'port')).value(String(f.backend('b').port)),
         put(deploymentKey(P, 'live', 'created')).value(new Date().toISOString()),
       ).commit();
       const { value: update } = await waitFor('update with the new deployment', () =>
@@ -151,9 +129,9 @@ describe('JSON API and live feed', () => {
       );
       t.diagnostic(`update on the stream ${(performance.now() - start).toFixed(0)} ms after the registration`);
       const live = (update.data as { changed: DeploymentView[] }).changed.find((d) => d.name === 'live')!;
-      assert.equal(live.url, `http://live.dev.localhost:${proxy.port}`, 'links for the stream viewer');
+      assert.equal(live.url, `http://live.dev.localhost:${f.proxy.port}`, 'links for the stream viewer');
 
-      await etcd.client.delete().prefix(`${P}live/`);
+      await f.etcd.client.delete().prefix(`${P}live/`);
       await waitFor('removal', () => stream.events.find((e) => e.event === 'update' && (e.data as { removed: string[] }).removed.includes('live')));
     } finally {
       stream.close();
@@ -161,7 +139,7 @@ describe('JSON API and live feed', () => {
   });
 
   test('shutting down ends open streams instead of waiting for them', async () => {
-    const other = await startProxy(etcd.endpoint, { LOG_LEVEL: 'warn', SHUTDOWN_GRACE_MS: '30000' });
+    const other = await startProxy(f.etcd.endpoint, { LOG_LEVEL: 'warn', SHUTDOWN_GRACE_MS: '30000' });
     // Closing while the first snapshot loads hangs in EtcdSource (reported to the lead), so wait for it.
     await waitFor('first snapshot', () => (other.registry.ready ? true : undefined));
     const stream = await EventStream.open(other.port, 'dev.localhost');

@@ -107,7 +107,7 @@ describe('partial deployments: a branch without a service falls back to a base (
     });
     ws.close();
     assert.match(hello, /^hello from main-api feature-x-api\.dev\.localhost/);
-    const opened = proxy.logs.find((l) => l.msg === 'websocket opened' && l.deployment === 'feature-x');
+    const opened = proxy.logs.find((l) => l.event === 'websocket-opened' && l.deployment === 'feature-x');
     assert.equal(opened?.fallback, 'main');
     const sse = await request(proxy.port, 'feature-x-api.dev.localhost', '/sse');
     assert.equal(sse.status, 200);
@@ -167,7 +167,7 @@ describe('partial deployments: a branch without a service falls back to a base (
       ETCD_ENDPOINTS: etcd.endpoint,
     });
     running.push(p);
-    await p.waitForLog('registered');
+    await p.waitForEvent('registered');
     assert.equal(await etcd.client.get(deploymentKey(P, 'feature-r', 'fallback')).string(), 'release-2-4');
     await waitFor('feature-r-api from release-2-4', async () => ((await backendOf(proxy, 'feature-r-api.dev.localhost')) === 'release-api' ? true : undefined));
     assert.equal((await request(proxy.port, 'feature-r-api.dev.localhost', '/echo')).headers['x-branch-proxy-fallback'], 'release-2-4');

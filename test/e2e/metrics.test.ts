@@ -1,60 +1,9 @@
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
-import { deploymentKey, serviceKey } from '../../src/registry/keys.ts';
-import type { Backend } from '../helpers/backend.ts';
-import { startBackend } from '../helpers/backend.ts';
-import type { EtcdServer } from '../helpers/etcd.ts';
-import { startEtcd } from '../helpers/etcd.ts';
-import { request } from '../helpers/http.ts';
-import type { TestProxy } from '../helpers/proxy.ts';
-import { startProxy } from '../helpers/proxy.ts';
+import { useFixture } from '../helpers/fixture.ts';
+import type { Exposition } from '../helpers/metrics.ts';
 import { waitFor } from '../helpers/wait.ts';
-
-const P = '/deployment/';
-
-interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-interface Exposition {
-  types: Map<string, string>;
-  help: Map<string, string>;
-  samples: Sample[];
-}
-
-/** A strict reader of the Prometheus text format (0.0.4): every line must be a comment or a sample. */
-function parseExposition(text: string): Exposition {
-  const types = new Map<string, string>();
-  const help = new Map<string, string>();
-  const samples: Sample[] = [];
-  for (const line of text.split('\n')) {
-    if (line === '') continue;
-    let m = /^# (HELP|TYPE) ([a-zA-Z_:][a-zA-Z0-9_:]*) (.*)$/.exec(line);
-    if (m) {
-      (m[1] === 'HELP' ? help : types).set(m[2]!, m[3]!);
-      continue;
-    }
-    m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)(?: -?\d+)?$/.exec(line);
-    assert.ok(m, `not a valid exposition line: ${line}`);
-    const labels: Record<string, string> = {};
-    const rest = (m[2] ?? '').replace(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)",?/g, (_all, k: string, v: string) => {
-      labels[k] = v.replace(/\\(.)/g, (_x, c: string) => (c === 'n' ? '\n' : c));
-      return '';
-    });
-    assert.equal(rest, '', `bad labels in: ${line}`);
-    // prom-client writes NaN as `Nan`; Prometheus parses floats with Go's ParseFloat, which takes any case.
-    const value = Number(m[3] === '+Inf' ? Infinity : m[3] === '-Inf' ? -Infinity : m[3]);
-    assert.ok(!Number.isNaN(value) || /^nan$/i.test(m[3]!), `bad value in: ${line}`);
-    samples.push({ name: m[1]!, labels, value });
-  }
-  return { types, help, samples };
-}
-
-function value(e: Exposition, name: string, labels: Record<string, string> = {}): number | undefined {
-  return e.samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
-}
 
 const DOCUMENTED: Record<string, string> = {
   branch_proxy_requests_total: 'counter',
@@ -68,34 +17,9 @@ const DOCUMENTED: Record<string, string> = {
 };
 
 describe('GET /metrics (admin port)', () => {
-  let etcd: EtcdServer;
-  let backend: Backend;
-  let proxy: TestProxy;
-  const scrape = async (): Promise<Exposition> => {
-    const res = await fetch(`http://127.0.0.1:${proxy.adminPort}/metrics`);
-    assert.equal(res.status, 200);
-    assert.match(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
-    return parseExposition(await res.text());
-  };
-  const register = async (deployment: string, service: string, port: number): Promise<void> => {
-    await etcd.client.put(serviceKey(P, deployment, service, 'ip')).value('127.0.0.1');
-    await etcd.client.put(serviceKey(P, deployment, service, 'port')).value(String(port));
-  };
-
-  before(async () => {
-    etcd = await startEtcd();
-    backend = await startBackend('b');
-    await register('main', 'web', backend.port);
-    await register('main', 'down', 1);
-    await etcd.client.put(deploymentKey(P, 'main', 'created')).value('2026-01-01T00:00:00Z');
-    proxy = await startProxy(etcd.endpoint, { LOG_LEVEL: 'warn' });
-    await waitFor('snapshot', () => (proxy.registry.ready ? true : undefined));
-  });
-  after(async () => {
-    await proxy?.close();
-    await backend?.close();
-    await etcd?.destroy();
-  });
+  const f = useFixture({ backends: ['b'], routes: { 'main/web': 'b', 'main/down': 1 }, deployments: { main: { created: '2026-01-01T00:00:00Z' } }, settings: { LOG_LEVEL: 'warn' } });
+  const scrape = (): Promise<Exposition> => f.metrics();
+  const value = (e: Exposition, name: string, labels?: Record<string, string>) => e.value(name, labels);
 
   test('parses as Prometheus text with every documented name, type and help, plus process metrics', async () => {
     const e = await scrape();
@@ -117,8 +41,8 @@ describe('GET /metrics (admin port)', () => {
   test('requests, durations and upstream errors move with traffic', async () => {
     const before = await scrape();
     const ok = (b: Exposition) => value(b, 'branch_proxy_requests_total', { deployment: 'main', service: 'web', code: '200' }) ?? 0;
-    for (let i = 0; i < 3; i++) assert.equal((await request(proxy.port, 'main.dev.localhost', '/echo')).status, 200);
-    assert.equal((await request(proxy.port, 'main-down.dev.localhost', '/')).status, 502);
+    for (let i = 0; i < 3; i++) assert.equal((await f.get('main.dev.localhost', '/echo')).status, 200);
+    assert.equal((await f.get('main-down.dev.localhost', '/')).status, 502);
     const after = await scrape();
     assert.equal(ok(after) - ok(before), 3);
     assert.equal(value(after, 'branch_proxy_requests_total', { deployment: 'main', service: 'down', code: '502' }), 1);
@@ -129,9 +53,9 @@ describe('GET /metrics (admin port)', () => {
   });
 
   test('label cardinality stays bounded: unknown hosts and services share one label value', async () => {
-    for (let i = 0; i < 25; i++) await request(proxy.port, `random-${i}.dev.localhost`, '/');
-    for (let i = 0; i < 5; i++) await request(proxy.port, `main-nosuch${i}.dev.localhost`, '/');
-    await request(proxy.port, 'elsewhere.example.org', '/');
+    for (let i = 0; i < 25; i++) await f.get(`random-${i}.dev.localhost`, '/');
+    for (let i = 0; i < 5; i++) await f.get(`main-nosuch${i}.dev.localhost`, '/');
+    await f.get('elsewhere.example.org', '/');
     const e = await scrape();
     const series = e.samples.filter((s) => s.name === 'branch_proxy_requests_total');
     assert.deepEqual([...new Set(series.map((s) => s.labels.deployment))].sort(), ['(unknown)', 'main']);
@@ -142,22 +66,22 @@ describe('GET /metrics (admin port)', () => {
 
   test('a deployment that leaves the table takes its series with it; routes and registry events follow etcd', async () => {
     const before = await scrape();
-    await register('temp', 'web', backend.port);
-    await waitFor('route', () => (proxy.registry.table.routeCount === 3 ? true : undefined));
-    await request(proxy.port, 'temp.dev.localhost', '/echo');
+    await f.register('temp', 'web', f.backend('b').port);
+    await waitFor('route', () => (f.proxy.registry.table.routeCount === 3 ? true : undefined));
+    await f.get('temp.dev.localhost', '/echo');
     const during = await scrape();
     assert.equal(value(during, 'branch_proxy_routes'), 3);
     assert.equal(value(during, 'branch_proxy_requests_total', { deployment: 'temp', service: 'web', code: '200' }), 1);
     assert.ok((value(during, 'branch_proxy_registry_events_total') ?? 0) >= (value(before, 'branch_proxy_registry_events_total') ?? 0) + 2);
-    await etcd.client.delete().prefix(`${P}temp/`);
-    await waitFor('removal', () => (proxy.registry.table.deployments.has('temp') ? undefined : true));
+    await f.deregister('temp');
+    await waitFor('removal', () => (f.proxy.registry.table.deployments.has('temp') ? undefined : true));
     const after = await scrape();
     assert.equal(value(after, 'branch_proxy_routes'), 2);
     assert.equal(after.samples.filter((s) => s.labels.deployment === 'temp').length, 0);
   });
 
   test('branch_proxy_websockets_open counts forwarded WebSockets', async () => {
-    const ws = new WebSocket(`ws://127.0.0.1:${proxy.port}/`, { headers: { host: 'main.dev.localhost' } });
+    const ws = new WebSocket(`ws://127.0.0.1:${f.proxy.port}/`, { headers: { host: 'main.dev.localhost' } });
     await new Promise((resolve, reject) => ws.once('message', resolve).once('error', reject));
     await waitFor('gauge at 1', async () => (value(await scrape(), 'branch_proxy_websockets_open') === 1 ? true : undefined));
     ws.close();
@@ -166,10 +90,10 @@ describe('GET /metrics (admin port)', () => {
 
   test('branch_proxy_registry_connected drops to 0 while etcd is away; a resync follows its return', async (t) => {
     const resyncs = value(await scrape(), 'branch_proxy_registry_resyncs_total') ?? 0;
-    await etcd.stop();
+    await f.etcd.stop();
     const { ms } = await waitFor('disconnected', async () => (value(await scrape(), 'branch_proxy_registry_connected') === 0 ? true : undefined), 30_000);
     t.diagnostic(`registry_connected 0 after ${ms.toFixed(0)} ms`);
-    await etcd.start();
+    await f.etcd.start();
     await waitFor('reconnected', async () => (value(await scrape(), 'branch_proxy_registry_connected') === 1 ? true : undefined), 30_000);
     assert.ok((value(await scrape(), 'branch_proxy_registry_resyncs_total') ?? 0) > resyncs);
   });

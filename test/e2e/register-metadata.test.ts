@@ -6,7 +6,7 @@ import { MetadataError } from '../../src/registration/metadata-http.ts';
 import { serviceKey } from '../../src/registry/keys.ts';
 import { spawnCli } from '../helpers/cli-process.ts';
 import type { EtcdServer } from '../helpers/etcd.ts';
-import { startEtcd } from '../helpers/etcd.ts';
+import { useEtcd } from '../helpers/etcd.ts';
 import type { FakeMetadata } from '../helpers/fake-metadata.ts';
 import { BRIDGE_TASK, fakeEc2Metadata, fakeEcsMetadata } from '../helpers/fake-metadata.ts';
 import { freePort } from '../helpers/ports.ts';
@@ -52,13 +52,7 @@ describe('address discovery from cloud metadata', () => {
   });
 
   describe('register --ip ec2 --port-from ecs', () => {
-    let etcd: EtcdServer;
-    before(async () => {
-      etcd = await startEtcd();
-    });
-    after(async () => {
-      await etcd.destroy();
-    });
+    const etcd = useEtcd();
 
     test('registers the discovered address and host port', async () => {
       const p = spawnCli(['register', '--deployment', 'cloud', '--service', 'web', '--ip', 'ec2', '--port-from', 'ecs', '--container-port', '8080', '--ttl', '2'], {
@@ -67,7 +61,7 @@ describe('address discovery from cloud metadata', () => {
         ECS_CONTAINER_METADATA_URI_V4: `${ecs.url}/v4/abc`,
       });
       try {
-        await p.waitForLog('registered');
+        await p.waitForEvent('registered');
         assert.equal(await etcd.client.get(serviceKey('/deployment/', 'cloud', 'web', 'ip')).string(), '10.1.2.3');
         assert.equal(await etcd.client.get(serviceKey('/deployment/', 'cloud', 'web', 'port')).string(), '32768');
         p.kill('SIGTERM');
@@ -83,7 +77,7 @@ describe('address discovery from cloud metadata', () => {
         EC2_METADATA_URL: `http://127.0.0.1:${await freePort()}`,
       });
       assert.equal(await p.waitExit(), 1, p.output());
-      const fatal = p.logs.find((l) => l.msg === 'cannot find the address to register');
+      const fatal = p.logs.find((l) => l.event === 'address-not-found');
       assert.match(String(fatal?.err), /latest\/api\/token failed/);
     });
   });

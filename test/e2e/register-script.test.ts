@@ -7,7 +7,7 @@ import { slugify } from '../../src/registration/slug.ts';
 import { deploymentKey, serviceKey } from '../../src/registry/keys.ts';
 import { makeCertificates } from '../helpers/certs.ts';
 import type { EtcdServer } from '../helpers/etcd.ts';
-import { startEtcd } from '../helpers/etcd.ts';
+import { etcdFor, useEtcd } from '../helpers/etcd.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const P = '/deployment/';
@@ -59,7 +59,7 @@ describe('scripts/register.sh', () => {
   });
 
   describe('against etcd', () => {
-    let etcd: EtcdServer;
+    const etcd = useEtcd();
     const scripts: Script[] = [];
     const start = (env: Record<string, string>): Script => {
       const s = runScript({ ETCD_ENDPOINTS: etcd.endpoint, IP: '127.0.0.1', TTL: '2', SERVICE: 'web', ...env });
@@ -67,12 +67,8 @@ describe('scripts/register.sh', () => {
       return s;
     };
     const kv = async (key: string) => (await etcd.client.get(key).exec()).kvs[0];
-    before(async () => {
-      etcd = await startEtcd();
-    });
     after(async () => {
       for (const s of scripts) s.child.kill('SIGKILL');
-      await etcd.destroy();
     });
 
     test('registers with a kept-alive lease; TERM revokes it and exits 0', async (t) => {
@@ -159,30 +155,22 @@ describe('scripts/register.sh', () => {
       }
     }
 
-    test('TLS with a client certificate', async () => {
-      const certs = makeCertificates();
-      const etcd = await startEtcd({ tls: certs });
-      try {
-        await registersAndStops(etcd, { ETCD_CA_FILE: certs.ca, ETCD_CERT_FILE: certs.clientCert, ETCD_KEY_FILE: certs.clientKey });
-      } finally {
-        await etcd.destroy();
-      }
+    test('TLS with a client certificate', async (t) => {
+      const certs = makeCertificates(t);
+      const etcd = await etcdFor(t, { tls: certs });
+      await registersAndStops(etcd, { ETCD_CA_FILE: certs.ca, ETCD_CERT_FILE: certs.clientCert, ETCD_KEY_FILE: certs.clientKey });
     });
 
-    test('username and password', async () => {
-      const etcd = await startEtcd();
-      try {
-        const etcdctl = (...args: string[]) => execFileSync('etcdctl', ['--endpoints', etcd.endpoint, ...args], { env: { ...process.env, ETCDCTL_API: '3' }, stdio: 'pipe' });
-        etcdctl('user', 'add', 'root:s3cret "pass"');
-        etcdctl('user', 'grant-role', 'root', 'root');
-        etcdctl('auth', 'enable');
-        etcd.client.close();
-        const { Etcd3 } = await import('etcd3');
-        Object.assign(etcd, { client: new Etcd3({ hosts: etcd.endpoint, auth: { username: 'root', password: 's3cret "pass"' } }) });
-        await registersAndStops(etcd, { ETCD_USERNAME: 'root', ETCD_PASSWORD: 's3cret "pass"' });
-      } finally {
-        await etcd.destroy();
-      }
+    test('username and password', async (t) => {
+      const etcd = await etcdFor(t);
+      const etcdctl = (...args: string[]) => execFileSync('etcdctl', ['--endpoints', etcd.endpoint, ...args], { env: { ...process.env, ETCDCTL_API: '3' }, stdio: 'pipe' });
+      etcdctl('user', 'add', 'root:s3cret "pass"');
+      etcdctl('user', 'grant-role', 'root', 'root');
+      etcdctl('auth', 'enable');
+      etcd.client.close();
+      const { Etcd3 } = await import('etcd3');
+      Object.assign(etcd, { client: new Etcd3({ hosts: etcd.endpoint, auth: { username: 'root', password: 's3cret "pass"' } }) });
+      await registersAndStops(etcd, { ETCD_USERNAME: 'root', ETCD_PASSWORD: 's3cret "pass"' });
     });
   });
 });

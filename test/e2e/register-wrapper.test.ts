@@ -3,8 +3,7 @@ import assert from 'node:assert/strict';
 import { serviceKey } from '../../src/registry/keys.ts';
 import type { CliProcess } from '../helpers/cli-process.ts';
 import { spawnCli } from '../helpers/cli-process.ts';
-import type { EtcdServer } from '../helpers/etcd.ts';
-import { startEtcd } from '../helpers/etcd.ts';
+import { useEtcd } from '../helpers/etcd.ts';
 import { freePort } from '../helpers/ports.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -18,7 +17,7 @@ function printed(p: CliProcess, word: string): number | undefined {
 }
 
 describe('branch-proxy register -- <command>', () => {
-  let etcd: EtcdServer;
+  const etcd = useEtcd();
   const running: CliProcess[] = [];
   const wrap = async (deployment: string, env: Record<string, string>, extra: string[] = []): Promise<{ p: CliProcess; port: number }> => {
     const port = await freePort();
@@ -31,23 +30,19 @@ describe('branch-proxy register -- <command>', () => {
   };
   const port = (deployment: string): Promise<string | null> => etcd.client.get(serviceKey(P, deployment, 'web', 'port')).string();
 
-  before(async () => {
-    etcd = await startEtcd();
-  });
   after(async () => {
     for (const p of running) p.kill('SIGKILL');
-    await etcd.destroy();
   });
 
   test('registers only once the port accepts connections; SIGTERM reaches the command and its exit code is ours', async (t) => {
     const { p, port: servicePort } = await wrap('wrapped', { LISTEN_AFTER: '800', EXIT_CODE: '3' });
-    await p.waitForLog('waiting for the service to be ready before registering');
+    await p.waitForEvent('waiting-for-service');
     assert.equal(await port('wrapped'), null, 'not registered before the port is open');
-    const registered = await p.waitForLog('registered', 10_000);
+    const registered = await p.waitForEvent('registered', 10_000);
     const listening = printed(p, 'listening')!;
     const at = Date.parse(registered.value.time as string);
     assert.ok(at >= listening, `registered at ${at}, before the port opened at ${listening}`);
-    t.diagnostic(`registered ${at - listening} ms after the command started listening (readyMs ${String(p.logs.find((l) => l.msg === 'service ready')?.readyMs)})`);
+    t.diagnostic(`registered ${at - listening} ms after the command started listening (readyMs ${String(p.logs.find((l) => l.event === 'service-ready')?.readyMs)})`);
     assert.equal(await port('wrapped'), String(servicePort));
 
     p.kill('SIGTERM');
@@ -58,15 +53,15 @@ describe('branch-proxy register -- <command>', () => {
 
   test('the command exiting on its own deregisters and passes its code on', async () => {
     const { p } = await wrap('crashes', { EXIT_AFTER: '1500', EXIT_CODE: '7' });
-    await p.waitForLog('registered', 10_000);
+    await p.waitForEvent('registered', 10_000);
     assert.equal(await p.waitExit(), 7, p.output());
     assert.equal(await port('crashes'), null);
-    assert.ok(p.logs.some((l) => l.msg === 'command exited; deregistering' && l.code === 7));
+    assert.ok(p.logs.some((l) => l.event === 'command-exited' && l.code === 7));
   });
 
   test('--health-path: registers only once it answers 2xx', async (t) => {
     const { p } = await wrap('healthy', { HEALTHY_AFTER: '1000' }, ['--health-path', '/health']);
-    const registered = await p.waitForLog('registered', 10_000);
+    const registered = await p.waitForEvent('registered', 10_000);
     const healthy = printed(p, 'healthy')!;
     const at = Date.parse(registered.value.time as string);
     assert.ok(at >= healthy, `registered at ${at}, before /health answered 200 at ${healthy}`);
@@ -80,7 +75,7 @@ describe('branch-proxy register -- <command>', () => {
     const { p } = await wrap('neverready', { EXIT_EARLY: '1000', EXIT_CODE: '5' });
     assert.equal(await p.waitExit(), 5, p.output());
     assert.equal(await port('neverready'), null);
-    assert.ok(!p.logs.some((l) => l.msg === 'registered'));
+    assert.ok(!p.logs.some((l) => l.event === 'registered'));
   });
 
   test('a command that cannot start exits 127', async () => {

@@ -74,9 +74,9 @@ describe('branch-proxy serve as a process', () => {
         assert.equal(reply.status, 200);
         assert.equal(reply.body, 'slow');
         assert.equal(code, 0, out);
-        const lines = out.trim().split('\n').map((l) => JSON.parse(l) as { msg: string; config?: unknown });
-        assert.ok(lines.some((l) => l.msg === 'branch-proxy started' && l.config), 'start line with the effective config');
-        assert.ok(lines.some((l) => l.msg === 'shutting down'));
+        const lines = out.trim().split('\n').map((l) => JSON.parse(l) as { event?: string; config?: unknown });
+        assert.ok(lines.some((l) => l.event === 'started' && l.config), 'start line with the effective config');
+        assert.ok(lines.some((l) => l.event === 'shutting-down'));
       } finally {
         child.kill('SIGKILL');
       }

@@ -15,7 +15,7 @@ import { waitFor } from '../helpers/wait.ts';
 import type { DeploymentView } from '../../src/web/deployments-view.ts';
 
 const HOST = 'main.dev.localhost';
-const WAITING = 'worker waiting for its route table before taking connections';
+const WAITING = 'worker-waiting-for-table';
 
 function isAlive(pid: number): boolean {
   try {
@@ -26,10 +26,10 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** Waits for a log line with this `msg` and fields among those logged since `mark` (an index into `logs`). */
-function logSince(proxy: CliProcess, mark: number, msg: string, fields: Record<string, unknown> = {}, timeoutMs = 20_000): Promise<Record<string, unknown>> {
-  const match = (l: Record<string, unknown>) => l.msg === msg && Object.entries(fields).every(([k, v]) => l[k] === v);
-  return waitFor(`log "${msg}" ${JSON.stringify(fields)} (output so far: ${proxy.output().slice(-800)})`, () => proxy.logs.slice(mark).find(match), timeoutMs).then((r) => r.value);
+/** Waits for a log line with this `event` and fields among those logged since `mark` (an index into `logs`). */
+function logSince(proxy: CliProcess, mark: number, event: string, fields: Record<string, unknown> = {}, timeoutMs = 20_000): Promise<Record<string, unknown>> {
+  const match = (l: Record<string, unknown>) => l.event === event && Object.entries(fields).every(([k, v]) => l[k] === v);
+  return waitFor(`log event "${event}" ${JSON.stringify(fields)} (output so far: ${proxy.output().slice(-800)})`, () => proxy.logs.slice(mark).find(match), timeoutMs).then((r) => r.value);
 }
 
 /** `serve` with WORKERS=2: a primary on the admin port, two workers sharing the proxy port. */
@@ -43,7 +43,7 @@ describe('serve --workers 2', () => {
     const res = await fetch(`http://127.0.0.1:${adminPort}${path}`);
     return { status: res.status, body: await res.text() };
   };
-  const workerPids = () => proxy.logs.filter((l) => l.msg === 'worker listening').map((l) => l.workerPid as number);
+  const workerPids = () => proxy.logs.filter((l) => l.event === 'worker-listening').map((l) => l.workerPid as number);
   /**
    * Requests on new connections, 10 at a time, until each of `workers` has logged one; every
    * answer must be 200. Node's round-robin skips a worker still busy with its last hand-off,
@@ -64,7 +64,7 @@ describe('serve --workers 2', () => {
     backend = await startBackend('slow');
     [port, adminPort] = [await freePort(), await freePort()];
     proxy = spawnCli(['serve', '--workers', '2'], { ETCD_ENDPOINTS: etcd.endpoint, PORT: String(port), ADMIN_PORT: String(adminPort), HOST: '127.0.0.1', PROBE_INTERVAL_MS: '500' });
-    await proxy.waitForLog('branch-proxy started', 30_000);
+    await proxy.waitForEvent('started', 30_000);
     await waitFor('ready with both workers', async () => ((await admin('/readyz')).status === 200 ? true : undefined), 20_000);
   });
   after(async () => {
@@ -141,10 +141,10 @@ describe('serve --workers 2', () => {
       return seen.size === 2 ? true : undefined;
     }, 20_000);
     await logSince(proxy, mark, 'route added', { deployment: 'after-bad', worker: undefined });
-    const lines = proxy.logs.slice(mark).filter((l) => l.msg === 'ignored registry entry' && l.key === '/deployment/bad/service/web/port');
+    const lines = proxy.logs.slice(mark).filter((l) => l.event === 'registry-entry-ignored' && l.key === '/deployment/bad/service/web/port');
     assert.equal(lines.length, 1, JSON.stringify(lines));
     assert.equal(lines[0]!.worker, undefined, 'logged by the primary');
-    assert.equal(proxy.logs.slice(mark).filter((l) => l.msg === 'route added' && l.deployment === 'after-bad').length, 1, 'one route change, one line');
+    assert.equal(proxy.logs.slice(mark).filter((l) => l.event === 'route-added' && l.deployment === 'after-bad').length, 1, 'one route change, one line');
   });
 
   test('a worker that dies is replaced; the other serves meanwhile', async () => {
@@ -152,7 +152,7 @@ describe('serve --workers 2', () => {
     process.kill(victim!, 'SIGKILL');
     // Node's cluster hands each new connection to a worker over IPC; one handed over in the
     // instant between the kill and the primary seeing the exit is lost (see docs), so wait for it.
-    await proxy.waitForLog('worker died; starting a replacement', 5000, { workerPid: victim });
+    await proxy.waitForEvent('worker-died', 5000, { workerPid: victim });
     const replies = await Promise.all(Array.from({ length: 20 }, () => request(port, HOST, '/echo')));
     assert.deepEqual(new Set(replies.map((r) => r.status)), new Set([200]));
     await waitFor('a replacement listens', () => (workerPids().length === 3 ? true : undefined), 20_000);
@@ -164,13 +164,13 @@ describe('serve --workers 2', () => {
     // etcd away: the survivor keeps serving its table, a replacement cannot load one.
     await etcd.stop();
     const [victim, survivorPid] = workerPids().filter(isAlive);
-    const survivor = proxy.logs.find((l) => l.msg === 'worker listening' && l.workerPid === survivorPid)!.worker;
+    const survivor = proxy.logs.find((l) => l.event === 'worker-listening' && l.workerPid === survivorPid)!.worker;
     process.kill(victim!, 'SIGKILL');
-    await logSince(proxy, mark, 'worker died; starting a replacement', { workerPid: victim });
+    await logSince(proxy, mark, 'worker-died', { workerPid: victim });
     const first = await logSince(proxy, mark, WAITING);
     // One that dies while it waits is replaced too, and the next one waits as well.
     process.kill(first.pid as number, 'SIGKILL');
-    await logSince(proxy, mark, 'worker died; starting a replacement', { workerPid: first.pid });
+    await logSince(proxy, mark, 'worker-died', { workerPid: first.pid });
     const waiting = await logSince(proxy, mark, WAITING, { worker: (first.worker as number) + 1 });
     // The replica stays ready: the survivor serves every connection with its table.
     const meanwhile = await admin('/readyz');
@@ -184,7 +184,7 @@ describe('serve --workers 2', () => {
     assert.deepEqual([...servedBy], [survivor]);
 
     await etcd.start();
-    await logSince(proxy, mark, 'worker listening', { worker: waiting.worker });
+    await logSince(proxy, mark, 'worker-listening', { worker: waiting.worker });
     await waitFor('both workers ready again', async () => (JSON.parse((await admin('/readyz')).body).workers.ready === 2 ? true : undefined), 20_000);
     assert.deepEqual(JSON.parse((await admin('/readyz')).body).workers, { ready: 2, total: 2, waiting: 0 });
     // Both serve once the replacement has joined.
@@ -207,25 +207,25 @@ describe('serve --workers 2 while etcd is unreachable', () => {
     const [port, adminPort] = [await freePort(), await freePort()];
     const proxy = spawnCli(['serve', '--workers', '2'], { ETCD_ENDPOINTS: 'http://127.0.0.1:9', PORT: String(port), ADMIN_PORT: String(adminPort), HOST: '127.0.0.1' });
     try {
-      await proxy.waitForLog('branch-proxy started', 30_000);
+      await proxy.waitForEvent('started', 30_000);
       // The first workers listen at once and answer 503 until they have a table, as one process does.
       assert.equal((await request(port, HOST)).status, 503);
-      const [first, second] = proxy.logs.filter((l) => l.msg === 'worker listening').map((l) => l.workerPid as number);
+      const [first, second] = proxy.logs.filter((l) => l.event === 'worker-listening').map((l) => l.workerPid as number);
       process.kill(first!, 'SIGKILL');
-      const waiting = await proxy.waitForLog(WAITING, 20_000).then((r) => r.value);
+      const waiting = await proxy.waitForEvent(WAITING, 20_000).then((r) => r.value);
       process.kill(second!, 'SIGKILL');
-      await proxy.waitForLog('worker died; starting a replacement', 5000, { workerPid: second });
+      await proxy.waitForEvent('worker-died', 5000, { workerPid: second });
       // No worker listens now: the next replacement listens without waiting, so PORT answers 503, not "refused".
-      const listening = await logSince(proxy, 0, 'worker listening', { worker: (waiting.worker as number) + 1 });
+      const listening = await logSince(proxy, 0, 'worker-listening', { worker: (waiting.worker as number) + 1 });
       const reply = await request(port, HOST);
       assert.equal(reply.status, 503);
       assert.equal(reply.headers['retry-after'], '1');
-      assert.equal(proxy.logs.filter((l) => l.msg === WAITING).length, 1);
+      assert.equal(proxy.logs.filter((l) => l.event === WAITING).length, 1);
 
       proxy.kill('SIGTERM');
       assert.equal(await proxy.waitExit(15_000), 0, proxy.output());
       assert.deepEqual([waiting.pid, listening.workerPid].filter((pid) => isAlive(pid as number)), [], 'no worker outlives the primary');
-      assert.equal(proxy.logs.find((l) => l.msg === 'worker listening' && l.worker === waiting.worker), undefined, 'the waiting worker never listened');
+      assert.equal(proxy.logs.find((l) => l.event === 'worker-listening' && l.worker === waiting.worker), undefined, 'the waiting worker never listened');
     } finally {
       proxy.kill('SIGKILL');
     }

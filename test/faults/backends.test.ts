@@ -6,18 +6,13 @@ import type { Server as HttpServer } from 'node:http';
 import { createServer as createTcpServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
-import type { Backend } from '../helpers/backend.ts';
-import { startBackend } from '../helpers/backend.ts';
-import type { EtcdServer } from '../helpers/etcd.ts';
-import { startEtcd } from '../helpers/etcd.ts';
-import { request } from '../helpers/http.ts';
+import { useFixture } from '../helpers/fixture.ts';
+import { scrapeMetrics } from '../helpers/metrics.ts';
 import { freePort } from '../helpers/ports.ts';
-import type { TestProxy } from '../helpers/proxy.ts';
-import { startProxy } from '../helpers/proxy.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { createFigures } from './lib/figures.ts';
 import { describeTally, openFds, runPool, tally } from './lib/process.ts';
-import { DOMAIN, register, tableOf } from '../helpers/registry.ts';
+import { DOMAIN, tableOf } from '../helpers/registry.ts';
 
 const figures = createFigures(import.meta.filename);
 const UPSTREAM_TIMEOUT_MS = 1000;
@@ -86,58 +81,44 @@ async function startDroppingWsBackend(): Promise<{ port: number; close(): Promis
   };
 }
 
-async function openWebSocketsMetric(proxy: TestProxy): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${proxy.adminPort}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith('branch_proxy_websockets_open '));
-  return Number(line?.split(' ')[1]);
-}
-
 describe('backends that fail: the proxy answers with the right status, frees the upstream and stays healthy', () => {
-  let etcd: EtcdServer;
-  let proxy: TestProxy;
-  let healthy: Backend;
+  const f = useFixture({ backends: ['healthy'], routes: { 'healthy/web': 'healthy' }, settings: { UPSTREAM_TIMEOUT_MS: String(UPSTREAM_TIMEOUT_MS), LOG_LEVEL: 'warn' } });
   let hanging: Awaited<ReturnType<typeof startHangingBackend>>;
   let dropping: Awaited<ReturnType<typeof startDroppingWsBackend>>;
   let fdsBefore = 0;
 
   before(async () => {
-    etcd = await startEtcd();
-    healthy = await startBackend('healthy');
     hanging = await startHangingBackend();
     dropping = await startDroppingWsBackend();
-    await register(etcd.client, 'healthy', 'web', healthy.port);
-    await register(etcd.client, 'refusing', 'web', await freePort());
-    await register(etcd.client, 'hanging', 'web', hanging.port);
-    await register(etcd.client, 'dropping', 'web', dropping.port);
-    proxy = await startProxy(etcd.endpoint, { UPSTREAM_TIMEOUT_MS: String(UPSTREAM_TIMEOUT_MS), LOG_LEVEL: 'warn' });
-    await waitFor('routes loaded', () => (tableOf(proxy).length === 4 ? true : undefined), 10_000);
-    assert.equal((await request(proxy.port, `healthy.${DOMAIN}`, '/echo')).status, 200);
+    await f.register('refusing', 'web', await freePort());
+    await f.register('hanging', 'web', hanging.port);
+    await f.register('dropping', 'web', dropping.port);
+    await f.synced();
+    assert.equal(tableOf(f.proxy).length, 4);
+    assert.equal((await f.get(`healthy.${DOMAIN}`, '/echo')).status, 200);
     fdsBefore = openFds();
   });
   after(async () => {
-    await proxy?.close();
-    await healthy?.close();
     await hanging?.close();
     await dropping?.close();
-    await etcd?.destroy();
     figures.finish();
   });
 
   /** Healthy routes still answer, concurrently with nothing else going on. */
   async function stillHealthy(): Promise<void> {
-    const results = await runPool(50, 10, () => outcome(proxy.port, `healthy.${DOMAIN}`, '/echo'));
+    const results = await runPool(50, 10, () => outcome(f.proxy.port, `healthy.${DOMAIN}`, '/echo'));
     assert.deepEqual(tally(results), { 'status 200': 50 });
   }
 
   test('a backend refusing connections: every request gets 502 upstream-unavailable', async (t: TestContext) => {
-    const results = await runPool(1000, 20, () => outcome(proxy.port, `refusing.${DOMAIN}`, '/echo'));
+    const results = await runPool(1000, 20, () => outcome(f.proxy.port, `refusing.${DOMAIN}`, '/echo'));
     figures.record(t, 'backend refusing connections', 'requests / outcomes', `1000 / ${describeTally(tally(results))}`);
     assert.deepEqual(tally(results), { 'status 502': 1000 });
     await stillHealthy();
   });
 
   test('a backend resetting mid-response: the client sees the abort, never a complete response, and the proxy carries on', async (t: TestContext) => {
-    const results = await runPool(300, 20, () => outcome(proxy.port, `healthy.${DOMAIN}`, '/reset'));
+    const results = await runPool(300, 20, () => outcome(f.proxy.port, `healthy.${DOMAIN}`, '/reset'));
     figures.record(t, 'backend resetting mid-response', 'requests / outcomes', `300 / ${describeTally(tally(results))}`);
     assert.ok(results.every((r) => r.includes('aborted') || r.startsWith('error')), describeTally(tally(results)));
     await stillHealthy();
@@ -147,7 +128,7 @@ describe('backends that fail: the proxy answers with the right status, frees the
     const times: number[] = [];
     const results = await runPool(100, 50, async () => {
       const t0 = performance.now();
-      const r = await outcome(proxy.port, `hanging.${DOMAIN}`, '/echo');
+      const r = await outcome(f.proxy.port, `hanging.${DOMAIN}`, '/echo');
       times.push(performance.now() - t0);
       return r;
     });
@@ -164,7 +145,7 @@ describe('backends that fail: the proxy answers with the right status, frees the
   test('WebSockets closed abruptly by the backend (reset, half a frame) or by the client: the other side is closed, nothing stays open', async (t: TestContext) => {
     const closes = await runPool(100, 20, () =>
       new Promise<string>((resolve) => {
-        const ws = new WebSocket(`ws://127.0.0.1:${proxy.port}/`, { headers: { host: `dropping.${DOMAIN}` } });
+        const ws = new WebSocket(`ws://127.0.0.1:${f.proxy.port}/`, { headers: { host: `dropping.${DOMAIN}` } });
         const t0 = performance.now();
         const timer = setTimeout(() => {
           ws.terminate();
@@ -184,12 +165,12 @@ describe('backends that fail: the proxy answers with the right status, frees the
     const echo = new WebSocketServer({ port: 0, host: '127.0.0.1' });
     await new Promise((resolve) => echo.once('listening', resolve));
     try {
-      await register(etcd.client, 'echo', 'web', (echo.address() as AddressInfo).port);
-      await waitFor('echo routed', () => (proxy.registry.table.deployments.has('echo') ? true : undefined));
+      await f.register('echo', 'web', (echo.address() as AddressInfo).port);
+      await waitFor('echo routed', () => (f.proxy.registry.table.deployments.has('echo') ? true : undefined));
       echo.on('connection', (ws) => ws.send('hello'));
       await runPool(100, 20, () =>
         new Promise<void>((resolve, reject) => {
-          const ws = new WebSocket(`ws://127.0.0.1:${proxy.port}/`, { headers: { host: `echo.${DOMAIN}` } });
+          const ws = new WebSocket(`ws://127.0.0.1:${f.proxy.port}/`, { headers: { host: `echo.${DOMAIN}` } });
           ws.on('error', reject);
           ws.once('message', () => {
             (ws as unknown as { _socket: Socket })._socket.resetAndDestroy();
@@ -203,7 +184,7 @@ describe('backends that fail: the proxy answers with the right status, frees the
       for (const c of echo.clients) c.terminate();
       await new Promise((resolve) => echo.close(resolve));
     }
-    const { ms } = await waitFor('no WebSocket counted open', async () => ((await openWebSocketsMetric(proxy)) === 0 ? true : undefined), 5000);
+    const { ms } = await waitFor('no WebSocket counted open', async () => ((await scrapeMetrics(f.proxy.adminPort)).value('branch_proxy_websockets_open') === 0 ? true : undefined), 5000);
     t.diagnostic(`branch_proxy_websockets_open back to 0 after ${ms.toFixed(0)} ms`);
   });
 

@@ -5,11 +5,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { serviceKey } from '../../src/registry/keys.ts';
 import type { RouteChange } from '../../src/routing/route-table.ts';
 import type { Backend } from '../helpers/backend.ts';
-import { startBackend } from '../helpers/backend.ts';
 import type { EtcdServer } from '../helpers/etcd.ts';
-import { startEtcd } from '../helpers/etcd.ts';
+import { useFixture } from '../helpers/fixture.ts';
 import type { TestProxy } from '../helpers/proxy.ts';
-import { startProxy } from '../helpers/proxy.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { createFigures } from './lib/figures.ts';
 import { startLoad } from './lib/load.ts';
@@ -24,27 +22,23 @@ const CHURNED = 100;
 const CYCLE: readonly RouteChange['type'][] = ['added', 'changed', 'removed'];
 
 describe(`registry churn: ${RATE} route changes per second for ${SECONDS} s under load`, () => {
+  const f = useFixture({
+    backends: ['stable', 'a', 'b'],
+    routes: Object.fromEntries(Array.from({ length: STABLE }, (_, i) => [`stable-${i}/web`, 'stable'])),
+    settings: { LOG_LEVEL: 'warn' },
+  });
   let etcd: EtcdServer;
   let stable: Backend;
   let a: Backend;
   let b: Backend;
   let proxy: TestProxy;
 
-  before(async () => {
-    etcd = await startEtcd();
-    stable = await startBackend('stable');
-    a = await startBackend('a');
-    b = await startBackend('b');
-    for (let i = 0; i < STABLE; i++) await register(etcd.client, `stable-${i}`, 'web', stable.port);
-    proxy = await startProxy(etcd.endpoint, { LOG_LEVEL: 'warn' });
-    await waitFor('stable routes loaded', () => (tableOf(proxy).length === STABLE ? true : undefined), 10_000);
+  before(() => {
+    ({ etcd, proxy } = f);
+    [stable, a, b] = [f.backend('stable'), f.backend('a'), f.backend('b')];
+    assert.equal(tableOf(proxy).length, STABLE);
   });
-  after(async () => {
-    await proxy?.close();
-    for (const backend of [stable, a, b]) await backend?.close();
-    await etcd?.destroy();
-    figures.finish();
-  });
+  after(() => figures.finish());
 
   test('zero failed requests on unchanged routes; every change reaches the table', async (t: TestContext) => {
     const scenario = `${RATE} route changes/s for ${SECONDS} s under load`;

@@ -5,16 +5,13 @@ import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Socket } from 'node:net';
 import type { Backend } from '../helpers/backend.ts';
-import { startBackend } from '../helpers/backend.ts';
-import type { EtcdServer } from '../helpers/etcd.ts';
-import { startEtcd } from '../helpers/etcd.ts';
+import { useFixture } from '../helpers/fixture.ts';
 import type { TestProxy } from '../helpers/proxy.ts';
-import { startProxy } from '../helpers/proxy.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { createFigures } from './lib/figures.ts';
 import { startLoad } from './lib/load.ts';
 import { describeTally, heapAfterGcMiB, openFds, runPool, tally } from './lib/process.ts';
-import { DOMAIN, register, tableOf } from '../helpers/registry.ts';
+import { DOMAIN, tableOf } from '../helpers/registry.ts';
 
 const figures = createFigures(import.meta.filename);
 const HOST = `app.${DOMAIN}`;
@@ -129,18 +126,16 @@ function abortingClient(port: number, kind: number): Promise<string> {
 }
 
 describe('hostile and careless clients: aborts, slowloris, oversized headers, smuggling; sockets and memory return to baseline', () => {
-  let etcd: EtcdServer;
+  const f = useFixture({ backends: ['app'], routes: { 'app/web': 'app' } });
   let backend: Backend;
   let proxy: TestProxy;
   const baseline = { fds: 0, heapMiB: 0 };
   const slow: SlowClient[] = [];
 
   before(async () => {
-    etcd = await startEtcd();
-    backend = await startBackend('app');
-    await register(etcd.client, 'app', 'web', backend.port);
-    proxy = await startProxy(etcd.endpoint);
-    await waitFor('route loaded', () => (tableOf(proxy).length === 1 ? true : undefined), 10_000);
+    ({ proxy } = f);
+    backend = f.backend('app');
+    assert.equal(tableOf(proxy).length, 1);
     // Warm up every path that is measured later (JIT, pools, lazily loaded modules), then let it settle.
     await runPool(400, 20, (i) => abortingClient(proxy.port, i % 4));
     const warm = startLoad(proxy.port, [{ host: HOST, backend: 'app' }], { connections: 10, maxRequests: 2000 });
@@ -152,12 +147,7 @@ describe('hostile and careless clients: aborts, slowloris, oversized headers, sm
     baseline.heapMiB = await heapAfterGcMiB();
     for (let i = 0; i < SLOW_CLIENTS; i++) slow.push(startSlowClient(proxy.port, i % 2 ? 'silent' : 'slow headers', HEADERS_TIMEOUT_MS + CHECK_INTERVAL_MS + 15_000));
   });
-  after(async () => {
-    await proxy?.close();
-    await backend?.close();
-    await etcd?.destroy();
-    figures.finish();
-  });
+  after(() => figures.finish());
 
   /** Waits until the upstream keep-alive connections have closed (backend keep-alive is 5 s) and drops captured log lines. */
   async function settle(): Promise<number> {
@@ -206,8 +196,12 @@ describe('hostile and careless clients: aborts, slowloris, oversized headers, sm
     figures.record(t, 'client half-closes (FIN) after a complete request, 50 times', 'answers', describeTally(tally(answers.map(statusLine))));
   });
 
-  test('oversized headers get 431 and never reach the backend', async (t: TestContext) => {
+  /** The `malformed-request-rejected` log lines since `mark` (an index into the proxy's logs), by status. */
+  const rejectedSince = (mark: number): string => describeTally(tally(proxy.logs.slice(mark).filter((l) => l.event === 'malformed-request-rejected').map((l) => String(l.status))));
+
+  test('oversized headers get 431, one log line each, and never reach the backend', async (t: TestContext) => {
     backend.seen.length = 0;
+    const mark = proxy.logs.length;
     const variants = {
       'one 20 KiB header': `GET /echo?oversized HTTP/1.1\r\nHost: ${HOST}\r\nX-Big: ${'a'.repeat(20 * 1024)}\r\n\r\n`,
       '3,000 small headers (34 KiB)': `GET /echo?oversized HTTP/1.1\r\nHost: ${HOST}\r\n${Array.from({ length: 3000 }, (_, i) => `X-H${i}: v`).join('\r\n')}\r\n\r\n`,
@@ -223,10 +217,12 @@ describe('hostile and careless clients: aborts, slowloris, oversized headers, sm
     }
     figures.record(t, 'oversized headers (4 kinds x 100)', 'answers', outcomes.join('; '));
     assert.equal(backend.seen.length, 0, 'nothing reached the backend');
+    assert.equal(rejectedSince(mark), '400 431');
   });
 
-  test('request smuggling attempts get 400 and the smuggled request never reaches the backend', async (t: TestContext) => {
+  test('request smuggling attempts get 400, one log line each, and the smuggled request never reaches the backend', async (t: TestContext) => {
     backend.seen.length = 0;
+    const mark = proxy.logs.length;
     const H = `Host: ${HOST}\r\n`;
     const smuggled = `GET /smuggled HTTP/1.1\r\n${H}\r\n`;
     const variants: Record<string, string> = {
@@ -251,6 +247,7 @@ describe('hostile and careless clients: aborts, slowloris, oversized headers, sm
     }
     figures.record(t, `request smuggling (${Object.keys(variants).length} kinds x 50)`, 'answered 400 / forwarded', `${Object.keys(variants).length * 50} / ${backend.seen.length}`);
     assert.equal(backend.seen.length, 0, `forwarded: ${backend.seen.map((r) => r.url).join(' ')}`);
+    assert.equal(rejectedSince(mark), `${Object.keys(variants).length * 50} 400`);
 
     // Bodies that turn invalid after valid headers: the headers were forwarded, but nothing after the broken body.
     const lateBreaks = {

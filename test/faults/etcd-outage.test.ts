@@ -107,7 +107,7 @@ describe('single etcd: outages, disconnects and compaction', () => {
       figures.record(t, scenario, 'puts + deletes after the return applied within', `${worstApply.toFixed(0)} ms (bound 5000 ms)`);
       assertNoFailures(result);
       assert.ok(worstApply < 5000);
-      assert.equal(proxy.logs.filter((l) => l.msg === 'etcd unreachable; serving the last table and retrying').length, 2, 'one log line per outage');
+      assert.equal(proxy.logs.filter((l) => l.event === 'etcd-unreachable').length, 2, 'one log line per outage');
     });
   });
 
@@ -164,7 +164,7 @@ describe('single etcd: outages, disconnects and compaction', () => {
       figures.record(t, scenario, 'table (routes and metadata) equal to a fresh range read after', `${ms.toFixed(0)} ms`);
       figures.record(t, scenario, 'routes / deployments compared', `${expected.routes.length} / ${Object.keys(expected.meta).length}`);
       assert.ok(proxy.registry.revision >= compactedAt);
-      assert.ok(proxy.logs.some((l) => l.msg === 'registry watch ended; reloading snapshot' || l.msg === 'registry snapshot loaded'));
+      assert.ok(proxy.logs.some((l) => l.event === 'registry-watch-ended' || l.event === 'registry-snapshot-loaded'));
     });
   });
 });

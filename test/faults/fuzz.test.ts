@@ -3,27 +3,23 @@ import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import fc from 'fast-check';
-import { pino } from 'pino';
 import { decodeEntry } from '../../src/registry/codec.ts';
 import { serviceKey } from '../../src/registry/keys.ts';
-import { Registry } from '../../src/registry/registry.ts';
-import type { RegistryEvent } from '../../src/registry/registry.ts';
 import { createHostMatcher } from '../../src/routing/host.ts';
 import { RouteTable } from '../../src/routing/route-table.ts';
 import type { Backend } from '../helpers/backend.ts';
-import { startBackend } from '../helpers/backend.ts';
 import type { EtcdServer } from '../helpers/etcd.ts';
-import { startEtcd } from '../helpers/etcd.ts';
+import { useFixture } from '../helpers/fixture.ts';
 import type { TestProxy } from '../helpers/proxy.ts';
 import { startProxy } from '../helpers/proxy.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { createFigures } from './lib/figures.ts';
 import { describeTally, tally } from './lib/process.ts';
-import { DOMAIN, PREFIX, etcdRoutes, register, tableOf } from '../helpers/registry.ts';
+import { DOMAIN, PREFIX, etcdRoutes, tableOf } from '../helpers/registry.ts';
+import { LOOPBACK, entryArbitrary, keyArbitrary, mayRoute, valueArbitrary } from '../helpers/registry-arbitraries.ts';
 
 const figures = createFigures(import.meta.filename);
 const RUNS = Number(process.env.FAULTS_FUZZ_RUNS ?? 2000);
-const silent = pino({ level: 'silent' });
 const FALLBACK = 'web';
 
 /** The routes the host fuzzing runs against: dashed names make the label split interesting. */
@@ -58,47 +54,6 @@ function tableWithRoutes(): RouteTable {
     table.set({ deployment: r.deployment, service: r.service, field: 'port' }, 10_000 + i);
   });
   return table;
-}
-
-/** Registry keys: mostly from a small pool of names (so writes collide), some hostile. */
-const keyArbitrary: fc.Arbitrary<string> = (() => {
-  const name = fc.oneof(
-    { weight: 4, arbitrary: fc.constantFrom('main', 'a-b', 'x') },
-    { weight: 1, arbitrary: fc.constantFrom('web', 'BAD', 'a_b', '-x', 'x-', 'ü', '', 'a'.repeat(64), 'a'.repeat(63), '..', 'a b') },
-  );
-  const plausible = fc.tuple(fc.constantFrom('main', 'a-b', 'x'), fc.constantFrom('web', 'api'), fc.constantFrom('ip', 'port')).map(([d, s, f]) => `${PREFIX}${d}/service/${s}/${f}`);
-  const service = fc.tuple(name, name, fc.constantFrom('ip', 'port', 'junk', 'IP', '')).map(([d, s, f]) => `${PREFIX}${d}/service/${s}/${f}`);
-  const meta = fc.tuple(name, fc.constantFrom('created', 'branch', 'default', 'last-request', 'other')).map(([d, f]) => `${PREFIX}${d}/${f}`);
-  const hostile = fc.oneof(
-    fc.string({ unit: 'binary', maxLength: 80 }).map((s) => PREFIX + s),
-    fc.tuple(name, name).map(([d, s]) => `${PREFIX}${d}/service/${s}/ip/extra`),
-    fc.tuple(name, name).map(([d, s]) => `${PREFIX}${d}//service/${s}/port`),
-  );
-  return fc.oneof({ weight: 6, arbitrary: plausible }, { weight: 3, arbitrary: service }, { weight: 2, arbitrary: meta }, { weight: 2, arbitrary: hostile });
-})();
-
-/** Values: valid loopback addresses and ports, and the shapes registration scripts get wrong. */
-const LOOPBACK = ['127.0.0.1', '127.0.0.2', '::1', '[::1]', 'localhost'];
-const valueArbitrary: fc.Arbitrary<Buffer> = fc.oneof(
-  { weight: 5, arbitrary: fc.constantFrom(...LOOPBACK, '80', '8080', '65535', '1', 'web', 'api', '2026-11-26T09:00:00Z', 'feature/x').map((v) => Buffer.from(v)) },
-  { weight: 2, arbitrary: fc.constantFrom('0', '65536', '080', ' 80', '80 ', '1e3', '-1', '0x50', '８０', '', ' ', 'not an ip', '127.0.0.1:80', '169.254.169.254', '256.1.1.1', '::ffff:169.254.169.254').map((v) => Buffer.from(v)) },
-  { weight: 2, arbitrary: fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a)) },
-  { weight: 1, arbitrary: fc.constantFrom(Buffer.from([0xff, 0xfe, 0x38, 0x30]), Buffer.alloc(1025, '1'), Buffer.alloc(2000, 'a')) },
-);
-
-/** A key and a value; ip and port keys mostly get values of their own kind, so that routes form and break. */
-const entryArbitrary: fc.Arbitrary<[string, Buffer]> = keyArbitrary.chain((key) => {
-  const own = key.endsWith('/ip') ? LOOPBACK : key.endsWith('/port') ? ['80', '8080', '1', '65535'] : undefined;
-  const value = own ? fc.oneof({ weight: 2, arbitrary: fc.constantFrom(...own).map((v) => Buffer.from(v)) }, { weight: 1, arbitrary: valueArbitrary }) : valueArbitrary;
-  return fc.tuple(fc.constant(key), value);
-});
-
-/** An independent, deliberately simple check of what may route: DNS-label names, 1..65535 in digits. */
-function mayRoute(deployment: string, service: string, ip: Buffer | undefined, port: Buffer | undefined): boolean {
-  const label = /^[a-z0-9-]{1,63}$/;
-  if (!label.test(deployment) || !label.test(service) || !ip || !port) return false;
-  const p = port.toString('latin1');
-  return /^[0-9]{1,5}$/.test(p) && Number(p) >= 1 && Number(p) <= 65535 && ip.length > 0 && ip.length <= 1024 && !/[\s\0]/.test(ip.toString('latin1'));
 }
 
 describe('fuzzing: Host headers and registry entries (pure properties)', () => {
@@ -140,38 +95,6 @@ describe('fuzzing: Host headers and registry entries (pure properties)', () => {
     );
     figures.record(t, 'registry keys/values against decodeEntry', 'runs / accepted', `${RUNS * 5} / ${accepted}`);
   });
-
-  test('any sequence of puts and deletes: the table routes exactly the services whose current ip and port are valid, as a snapshot of the same keys would', (t: TestContext) => {
-    let routesSeen = 0;
-    fc.assert(
-      fc.property(fc.array(fc.tuple(fc.boolean(), entryArbitrary), { minLength: 1, maxLength: 60 }), (ops) => {
-        const registry = new Registry(PREFIX, silent);
-        registry.replace(registry.newTable(), 1);
-        const kv = new Map<string, Buffer>();
-        let revision = 1;
-        for (const [isDelete, [key, value]] of ops) {
-          const event: RegistryEvent = { type: isDelete ? 'delete' : 'put', key: Buffer.from(key), value: isDelete ? Buffer.alloc(0) : value, revision: ++revision };
-          registry.apply([event]);
-          if (isDelete) kv.delete(key);
-          else kv.set(key, value);
-        }
-        const live = [...registry.table.routes()].map((r) => `${r.deployment}/${r.service}=${r.target.port}`).sort();
-        routesSeen += live.length;
-        // Snapshot of the same final keys.
-        const snapshot = registry.newTable();
-        registry.load(snapshot, [...kv].map(([key, value]) => ({ key: Buffer.from(key), value })));
-        assert.deepEqual(live, [...snapshot.routes()].map((r) => `${r.deployment}/${r.service}=${r.target.port}`).sort(), 'incremental equals snapshot');
-        for (const r of registry.table.routes()) {
-          const ip = kv.get(serviceKey(PREFIX, r.deployment, r.service, 'ip'));
-          const port = kv.get(serviceKey(PREFIX, r.deployment, r.service, 'port'));
-          assert.ok(mayRoute(r.deployment, r.service, ip, port), `routed ${r.deployment}/${r.service} from ip=${String(ip)} port=${String(port)}`);
-          assert.equal(r.target.port, Number(port!.toString()));
-        }
-      }),
-      { numRuns: RUNS },
-    );
-    figures.record(t, 'put/delete sequences against Registry + RouteTable', 'sequences / routes checked', `${RUNS} / ${routesSeen}`);
-  });
 });
 
 /** Sends one raw request with this Host (bytes as latin1) and returns what came back. */
@@ -191,28 +114,20 @@ function rawGet(port: number, host: string): Promise<string> {
 }
 
 describe('fuzzing the live proxy: hostile Host headers over sockets, hostile registry entries through etcd', () => {
+  // Each route's backend is named after it (`main/web`), so an answer says which route it came from.
+  const f = useFixture({ backends: ['outsider', ...ROUTES.map(routeName)], settings: { LOG_LEVEL: 'warn', BACKEND_ALLOW: '127.0.0.0/8,::1/128' } });
   let etcd: EtcdServer;
   let proxy: TestProxy;
   let outsider: Backend;
   const backends = new Map<string, Backend>();
 
-  before(async () => {
-    etcd = await startEtcd();
-    outsider = await startBackend('outsider');
-    for (const r of ROUTES) {
-      const backend = await startBackend(routeName(r));
-      backends.set(routeName(r), backend);
-      await register(etcd.client, r.deployment, r.service, backend.port);
-    }
-    proxy = await startProxy(etcd.endpoint, { LOG_LEVEL: 'warn', BACKEND_ALLOW: '127.0.0.0/8,::1/128' });
-    await waitFor('routes loaded', () => (tableOf(proxy).length === ROUTES.length ? true : undefined), 10_000);
+  before(() => {
+    ({ etcd, proxy } = f);
+    outsider = f.backend('outsider');
+    for (const r of ROUTES) backends.set(routeName(r), f.backend(routeName(r)));
+    assert.equal(tableOf(proxy).length, ROUTES.length);
   });
-  after(async () => {
-    await proxy?.close();
-    for (const b of [outsider, ...backends.values()]) await b?.close();
-    await etcd?.destroy();
-    figures.finish();
-  });
+  after(() => figures.finish());
 
   test('hostile Host headers: the proxy never crashes and never answers from a backend the host does not name', { timeout: 60_000 }, async (t: TestContext) => {
     const statuses: string[] = [];
@@ -283,7 +198,7 @@ describe('fuzzing the live proxy: hostile Host headers over sockets, hostile reg
     const untouched = ROUTES.filter((r) => table.includes(`${routeName(r)}=127.0.0.1:${backends.get(routeName(r))!.port}`) && !shadowed(r));
     assert.ok(untouched.length > 0);
     for (const r of untouched) assert.ok((await rawGet(proxy.port, `${r.deployment}-${r.service}.${DOMAIN}`)).includes(`"backend":"${routeName(r)}"`), routeName(r));
-    const ignored = proxy.logs.filter((l) => l.msg === 'ignored registry entry').length;
+    const ignored = proxy.logs.filter((l) => l.event === 'registry-entry-ignored').length;
     figures.record(t, 'hostile registry entries through etcd', 'puts / deletes / warned as ignored', `${puts} / ${deletes} / ${ignored}`);
     figures.record(t, 'hostile registry entries through etcd', 'routes afterwards (all valid, equal to a fresh snapshot) / services with both keys in etcd', `${tableOf(proxy).length} / ${(await etcdRoutes(etcd.client)).length}`);
   });

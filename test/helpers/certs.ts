@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Owner } from './temp-dir.ts';
+import { tempDir } from './temp-dir.ts';
 
 export interface Certificates {
   readonly dir: string;
@@ -12,9 +13,12 @@ export interface Certificates {
   readonly clientKey: string;
 }
 
-/** A throwaway CA with a server certificate for 127.0.0.1/localhost and a client certificate, made with openssl. */
-export function makeCertificates(): Certificates {
-  const dir = mkdtempSync(join(tmpdir(), 'branch-proxy-certs-'));
+/**
+ * A throwaway CA with a server certificate for 127.0.0.1/localhost and a client certificate, made with openssl.
+ * The directory (private keys included) is removed when `owner` ends.
+ */
+export function makeCertificates(owner: Owner): Certificates {
+  const dir = tempDir(owner, 'branch-proxy-certs-');
   const p = (name: string) => join(dir, name);
   const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
   openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=branch-proxy test CA', '-keyout', p('ca.key'), '-out', p('ca.crt'));

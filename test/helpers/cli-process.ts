@@ -33,8 +33,10 @@ export interface CliProcess {
   /** Every JSON line on stdout, parsed; other lines (a wrapped command's output) are kept in `output` only. */
   readonly logs: Record<string, unknown>[];
   output(): string;
-  /** Waits for a log line with this `msg` (and optional fields), at most `timeoutMs`. */
-  waitForLog(msg: string, timeoutMs?: number, fields?: Record<string, unknown>): Promise<{ value: Record<string, unknown>; ms: number }>;
+  /** Waits for a log line with this stable `event` field (and optional fields), at most `timeoutMs`. */
+  waitForEvent(event: string, timeoutMs?: number, fields?: Record<string, unknown>): Promise<{ value: Record<string, unknown>; ms: number }>;
+  /** The log lines with this `event` so far. */
+  events(event: string): Record<string, unknown>[];
   /** The exit code (or 128 + signal); rejects when the process is still running after `timeoutMs`. */
   waitExit(timeoutMs?: number): Promise<number>;
   kill(signal?: NodeJS.Signals): void;
@@ -64,12 +66,13 @@ export function spawnCli(args: readonly string[], env: Record<string, string> = 
     child,
     logs,
     output: () => output,
-    waitForLog: (msg, timeoutMs = 10_000, fields = {}) =>
+    waitForEvent: (event, timeoutMs = 10_000, fields = {}) =>
       waitFor(
-        `log "${msg}" (output so far: ${output.slice(-800)})`,
-        () => logs.find((l) => l.msg === msg && Object.entries(fields).every(([k, v]) => l[k] === v)),
+        `log event "${event}" (output so far: ${output.slice(-800)})`,
+        () => logs.find((l) => l.event === event && Object.entries(fields).every(([k, v]) => l[k] === v)),
         timeoutMs,
       ),
+    events: (event) => logs.filter((l) => l.event === event),
     waitExit: (timeoutMs = 15_000) =>
       waitFor(`exit (output so far: ${output.slice(-800)})`, () => (child.exitCode ?? child.signalCode ?? undefined) !== undefined ? exited : undefined, timeoutMs).then((r) => r.value),
     kill: (signal = 'SIGTERM') => {

@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import type { Certificates } from './certs.ts';
 import { freePort } from './ports.ts';
+import { suiteResource } from './suite-resource.ts';
+import type { Owner } from './temp-dir.ts';
 import { waitFor } from './wait.ts';
 
 /** A real etcd server on random loopback ports with its own temp data dir. */
@@ -87,7 +89,13 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<EtcdServer> 
     await exited;
   };
 
-  await start();
+  try {
+    await start();
+  } catch (err) {
+    await stop('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   const client = new Etcd3({ hosts: endpoint, ...credentials });
   return {
     endpoint,
@@ -106,4 +114,16 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<EtcdServer> 
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** An etcd that is destroyed (data included) when `owner` (a test's `t`) ends, also when it fails. */
+export async function etcdFor(owner: Owner, options: EtcdOptions = {}): Promise<EtcdServer> {
+  const etcd = await startEtcd(options);
+  owner.after(() => etcd.destroy());
+  return etcd;
+}
+
+/** For a describe body: an etcd started in `before` and destroyed in `after`. */
+export function useEtcd(options: EtcdOptions = {}): EtcdServer {
+  return suiteResource('etcd', () => startEtcd(options), (etcd) => etcd.destroy());
 }

@@ -1,13 +1,14 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { ConfigError } from '../../../src/config/config-error.ts';
 import { loadServeConfig } from '../../../src/config/serve-config.ts';
 import { SERVE_SETTINGS } from '../../../src/config/settings.ts';
 import type { SettingValues } from '../../../src/config/settings.ts';
+import { tempDir } from '../../helpers/temp-dir.ts';
 
 const defaults = Object.fromEntries(SERVE_SETTINGS.map((s) => [s.env, s.default])) as SettingValues<typeof SERVE_SETTINGS>;
 const load = (overrides: Partial<typeof defaults>) => loadServeConfig({ ...defaults, ...overrides });
@@ -67,19 +68,19 @@ describe('loadServeConfig', () => {
     }
   });
 
-  test('access settings: secrets must be long and are never echoed; htpasswd must hold bcrypt entries', () => {
+  test('access settings: secrets must be long and are never echoed; htpasswd must hold bcrypt entries', (t) => {
     assert.throws(() => load({ AUTH_TOKEN: 'short' }), (err: unknown) => err instanceof ConfigError && err.variable === 'AUTH_TOKEN' && !err.message.includes('short'));
     assert.throws(() => load({ SHARE_SECRET: 'x'.repeat(31) }), (err: unknown) => err instanceof ConfigError && err.variable === 'SHARE_SECRET');
     assert.throws(() => load({ AUTH_HTPASSWD: '/nonexistent/htpasswd' }), (err: unknown) => err instanceof ConfigError && /ENOENT/.test(err.message));
-    const dir = mkdtempSync(join(tmpdir(), 'bp-config-'));
+    const dir = tempDir(t, 'bp-config-');
     writeFileSync(join(dir, 'md5'), 'bob:$apr1$abc$def\n');
     assert.throws(() => load({ AUTH_HTPASSWD: join(dir, 'md5') }), (err: unknown) => err instanceof ConfigError && /line 1/.test(err.message) && /htpasswd -B/.test(err.message));
     writeFileSync(join(dir, 'ok'), `alice:${bcrypt.hashSync('pw', 4)}\n`);
     assert.equal(load({ AUTH_HTPASSWD: join(dir, 'ok'), AUTH_TOKEN: 't'.repeat(16) }).access.credentials?.size, 1);
   });
 
-  test('etcd TLS files come in pairs, need https endpoints, and are read at start-up', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'bp-etcd-'));
+  test('etcd TLS files come in pairs, need https endpoints, and are read at start-up', (t) => {
+    const dir = tempDir(t, 'bp-etcd-');
     writeFileSync(join(dir, 'pem'), '-----BEGIN CERTIFICATE-----\n');
     const pem = join(dir, 'pem');
     assert.throws(() => load({ ETCD_CERT_FILE: pem }), (err: unknown) => err instanceof ConfigError && err.variable === 'ETCD_KEY_FILE');
@@ -91,8 +92,8 @@ describe('loadServeConfig', () => {
     assert.deepEqual(c.etcd.auth, { username: 'u', password: 'p' });
   });
 
-  test('TLS files come in pairs; the redirect port needs TLS', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'bp-tls-'));
+  test('TLS files come in pairs; the redirect port needs TLS', (t) => {
+    const dir = tempDir(t, 'bp-tls-');
     writeFileSync(join(dir, 'pem'), 'x');
     assert.throws(() => load({ TLS_CERT_FILE: join(dir, 'pem') }), (err: unknown) => err instanceof ConfigError && err.variable === 'TLS_KEY_FILE');
     assert.throws(() => load({ HTTP_REDIRECT_PORT: '80' }), (err: unknown) => err instanceof ConfigError && err.variable === 'HTTP_REDIRECT_PORT');
