@@ -50,8 +50,8 @@ function run(args: readonly string[], env: Record<string, string>, label: string
   return child;
 }
 
-/** Every line has these; `config` (at start) is long, and shown with DEMO_LOG=json. */
-const NOT_SHOWN = new Set(['level', 'time', 'pid', 'hostname', 'name', 'msg', 'config']);
+/** Every line has these; `config` (at start) is long, and shown with DEMO_LOG=json; `event` repeats the message as a stable name. */
+const NOT_SHOWN = new Set(['level', 'time', 'pid', 'hostname', 'name', 'msg', 'config', 'event']);
 const LEVELS: Record<number, string> = { 40: 'WARN ', 50: 'ERROR ', 60: 'FATAL ' };
 
 /** A pino JSON line as `12:00:01 [proxy] route added deployment=main service=web target=…`. */
