@@ -140,7 +140,7 @@ describe('serve --workers 2', () => {
       for (const l of proxy.logs.slice(mark)) if (l.msg === 'request' && l.deployment === 'after-bad' && l.status === 200) seen.add(l.worker);
       return seen.size === 2 ? true : undefined;
     }, 20_000);
-    await logSince(proxy, mark, 'route added', { deployment: 'after-bad', worker: undefined });
+    await logSince(proxy, mark, 'route-added', { deployment: 'after-bad', worker: undefined });
     const lines = proxy.logs.slice(mark).filter((l) => l.event === 'registry-entry-ignored' && l.key === '/deployment/bad/service/web/port');
     assert.equal(lines.length, 1, JSON.stringify(lines));
     assert.equal(lines[0]!.worker, undefined, 'logged by the primary');
