@@ -2,9 +2,8 @@ import { once } from 'node:events';
 import type { EventEmitter } from 'node:events';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
-import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { Server as TlsServer } from 'node:tls';
 import type { Logger } from 'pino';
 import proxyaddr from 'proxy-addr';
 import { createAccessGate } from './access/access-gate.ts';
@@ -14,7 +13,6 @@ import { describeConfig } from './config/describe-config.ts';
 import type { ServeConfig } from './config/serve-config.ts';
 import { ProxyMetrics } from './metrics/proxy-metrics.ts';
 import { observeRequests } from './metrics/request-observer.ts';
-import { createClientErrorHandler } from './proxy/client-error.ts';
 import { createForwarder } from './proxy/forwarder.ts';
 import { createHttpsRedirect } from './proxy/https-redirect.ts';
 import { createProxyHandler } from './proxy/proxy-handler.ts';
@@ -23,7 +21,9 @@ import { watchRegistry } from './registry/watch-registry.ts';
 import { createHostMatcher } from './routing/host.ts';
 import type { Target } from './routing/route-table.ts';
 import { listen } from './listen.ts';
-import { readCertificate, reloadCertificateOnChange } from './tls/certificate-reloader.ts';
+import { createPublicServer } from './listeners/public-server.ts';
+import type { PublicServer } from './listeners/public-server.ts';
+import { reloadCertificateOnChange } from './tls/certificate-reloader.ts';
 import { publicLinks, startAdmin } from './web/admin-listener.ts';
 import type { Reachability } from './web/deployments-view.ts';
 import { createPublicApp } from './web/public-app.ts';
@@ -82,7 +82,7 @@ export async function startServer(config: ServeConfig, log: Logger, worker?: Wor
   const probe = worker?.reachability ?? ownProbe!;
   const sources = { defaultService: config.defaultService, activity, reachability: probe };
   const matchHost = createHostMatcher(config.domains);
-  let server: Server | HttpsServer | undefined;
+  let server: PublicServer | undefined;
   const publicApp = createPublicApp({
     registry,
     sources,
@@ -101,14 +101,9 @@ export async function startServer(config: ServeConfig, log: Logger, worker?: Wor
         observer: observeRequests(metrics, activity),
         gate: createAccessGate(config.access),
       });
-      server = config.tls ? createHttpsServer(readCertificate(config.tls), handler.onRequest) : createServer(handler.onRequest);
-      server.on('upgrade', handler.onUpgrade);
-      server.on('clientError', createClientErrorHandler(log));
-      // fastify does not apply its timeouts to a server from serverFactory.
-      server.keepAliveTimeout = 65_000;
-      server.headersTimeout = 30_000;
-      server.requestTimeout = 0;
-      return server;
+      // fastify does not apply its timeouts to a server from serverFactory: createPublicServer sets them.
+      server = createPublicServer(config.tls, handler.onRequest, handler.onUpgrade, log);
+      return server as Server;
     },
   });
   await publicApp.ready();
@@ -149,7 +144,7 @@ export async function startServer(config: ServeConfig, log: Logger, worker?: Wor
 
   const publicPort = (publicServer.address() as AddressInfo).port;
   if (config.tls) {
-    stopCertificateWatch = reloadCertificateOnChange(publicServer as HttpsServer, config.tls, log);
+    stopCertificateWatch = reloadCertificateOnChange(publicServer as TlsServer, config.tls, log);
     if (config.tls.redirectPort !== undefined) {
       redirectServer = createServer(createHttpsRedirect(matchHost, config.domains, publicPort));
       await listen(redirectServer, config.tls.redirectPort, config.host);

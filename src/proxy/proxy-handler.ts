@@ -117,10 +117,11 @@ export function createProxyHandler(o: ProxyHandlerOptions) {
     const ms = Math.round(elapsedMs * 10) / 10;
     const { headers, method, url } = req;
     const status = res.statusCode;
+    const proto = req.httpVersionMajor === 2 ? 'h2' : 'http/1.1';
     o.log.info(
       res.writableFinished
-        ? { host: headers.host, deployment, service, target, method, path: url, status, ms }
-        : { host: headers.host, deployment, service, target, method, path: url, status, aborted: true, ms },
+        ? { host: headers.host, deployment, service, target, method, path: url, proto, status, ms }
+        : { host: headers.host, deployment, service, target, method, path: url, proto, status, aborted: true, ms },
       'request',
     );
   }
