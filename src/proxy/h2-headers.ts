@@ -54,3 +54,12 @@ export function authorityConflictInfo(conflict: AuthorityConflict): ErrorInfo {
     message: `The request names two different hosts: :authority ${JSON.stringify(conflict.authority)} and Host ${JSON.stringify(conflict.host)}. Send one host, or the same in both.`,
   };
 }
+
+/**
+ * Whether an HTTP/2 request carries a body. HTTP/2 frames bodies itself (END_STREAM on the
+ * HEADERS frame means none), so a request body often comes with neither Content-Length nor
+ * Transfer-Encoding, the signs HTTP/1.1 gives.
+ */
+export function h2RequestHasBody(req: object): boolean {
+  return (req as { stream?: { endAfterHeaders?: boolean } }).stream?.endAfterHeaders === false;
+}

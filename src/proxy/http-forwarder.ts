@@ -5,9 +5,10 @@ import type { Dispatcher } from 'undici';
 import type { BackendPolicy } from '../routing/backend-policy.ts';
 import type { Target } from '../routing/route-table.ts';
 import type { ForwardErrorHandler } from './forwarder.ts';
-import { H2_FORBIDDEN_RESPONSE_HEADERS } from './h2-headers.ts';
+import { H2_FORBIDDEN_RESPONSE_HEADERS, h2RequestHasBody } from './h2-headers.ts';
 import { endToEndHeaders } from './hop-by-hop.ts';
 import { resolveAllowed } from './resolve-allowed.ts';
+import { responseFinished } from './response-finished.ts';
 
 export interface HttpForwarderOptions {
   /** Connecting, and then waiting for response headers, each get this long. */
@@ -42,7 +43,7 @@ export function createHttpForwarder(options: HttpForwarderOptions): HttpForwarde
     web(req, res, target, onError, onClose) {
       const headers = req.headers;
       // A request has a body when it says so; GET/HEAD without one must not wait for it.
-      const hasBody = headers['content-length'] !== undefined ? headers['content-length'] !== '0' : headers['transfer-encoding'] !== undefined;
+      const hasBody = headers['content-length'] !== undefined ? headers['content-length'] !== '0' : headers['transfer-encoding'] !== undefined || (req.httpVersionMajor === 2 && h2RequestHasBody(req));
       // A new list rather than edits to req.headers: no `delete`, and undici walks an array fastest.
       const list = endToEndHeaders(headers, REPLACED_REQUEST_HEADERS);
       const forwarded = forwardedHeaders(req, headers, options.trustProxy);
@@ -84,7 +85,7 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
 
   /** The response finished or the client went away: stop an unfinished upstream request, then tell the caller. */
   readonly onClose = (): void => {
-    if (!this.#res.writableFinished) {
+    if (!responseFinished(this.#res)) {
       this.#clientGone = true;
       if (this.#controller && !this.#controller.aborted) this.#controller.abort(new Error('client closed the connection'));
     }

@@ -10,6 +10,7 @@ import { rawErrorResponse, sendError } from '../web/error-page.ts';
 import { linkBase } from '../web/links.ts';
 import { foreignHostInfo, notLoadedInfo, notRoutedInfo, upstreamFailureInfo } from './error-info.ts';
 import type { Forwarder } from './forwarder.ts';
+import { responseFinished } from './response-finished.ts';
 import { classifyUpstreamError } from './upstream-error.ts';
 import type { UpstreamErrorKind } from './upstream-error.ts';
 
@@ -119,7 +120,7 @@ export function createProxyHandler(o: ProxyHandlerOptions) {
     const status = res.statusCode;
     const proto = req.httpVersionMajor === 2 ? 'h2' : 'http/1.1';
     o.log.info(
-      res.writableFinished
+      responseFinished(res)
         ? { host: headers.host, deployment, service, target, method, path: url, proto, status, ms }
         : { host: headers.host, deployment, service, target, method, path: url, proto, status, aborted: true, ms },
       'request',
