@@ -2,14 +2,18 @@
  * `npm run demo`: etcd (unless ETCD_ENDPOINTS points at one), the proxy, and two branch
  * deployments whose services register themselves with `branch-proxy register`, the way a
  * service container would. Prints the URLs to open; Ctrl-C stops everything.
+ * `--tls`: HTTPS with HTTP/2, on a throwaway certificate for *.<domain> made at start.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { rmSync } from 'node:fs';
 import { etcdBinary, startEtcd } from '../test/helpers/etcd.ts';
 import type { EtcdServer } from '../test/helpers/etcd.ts';
 import { freePort } from '../test/helpers/ports.ts';
 import { waitFor } from '../test/helpers/wait.ts';
+import { makeDemoCertificate } from './demo-certificate.ts';
+import type { DemoCertificate } from './demo-certificate.ts';
 
 const CLI = [process.execPath, '--import', 'tsx', 'src/cli/main.ts'] as const;
 const DEPLOYMENTS = [
@@ -21,6 +25,8 @@ const adminPort = Number(process.env.ADMIN_PORT ?? 8081);
 const domain = (process.env.BASE_DOMAIN ?? 'dev.localhost').split(',')[0]!;
 const children: ChildProcess[] = [];
 let etcd: EtcdServer | undefined;
+const tls: DemoCertificate | undefined = process.argv.includes('--tls') ? makeDemoCertificate(domain) : undefined;
+const scheme = tls ? 'https' : 'http';
 /** Ctrl-C reaches every child at once: etcd goes first, so what they log while stopping is noise. */
 let stopping = false;
 
@@ -50,6 +56,7 @@ async function stopAll(code: number): Promise<never> {
     }),
   );
   await etcd?.destroy();
+  if (tls) rmSync(tls.dir, { recursive: true, force: true });
   process.exit(code);
 }
 
@@ -65,7 +72,7 @@ async function main(): Promise<void> {
     etcd = await startEtcd();
     endpoints = etcd.endpoint;
   }
-  const env = { ETCD_ENDPOINTS: endpoints, PORT: String(port), ADMIN_PORT: String(adminPort), BASE_DOMAIN: domain };
+  const env = { ETCD_ENDPOINTS: endpoints, PORT: String(port), ADMIN_PORT: String(adminPort), BASE_DOMAIN: domain, ...(tls ? { TLS_CERT_FILE: tls.cert, TLS_KEY_FILE: tls.key } : {}) };
   const proxy = run(['serve'], env, 'proxy');
   proxy.once('exit', (code) => {
     if (stopping || code === 0) return void stopAll(0);
@@ -84,7 +91,7 @@ async function main(): Promise<void> {
     }
   }
 
-  const base = port === 80 ? '' : `:${port}`;
+  const base = port === (tls ? 443 : 80) ? '' : `:${port}`;
   await waitFor(
     'all demo services routed',
     async () => {
@@ -97,16 +104,27 @@ async function main(): Promise<void> {
   console.log(`
 branch-proxy demo is running (etcd ${endpoints}).
 
-  Dashboard           http://${domain}${base}/
-  main (default web)  http://main.${domain}${base}/
-  main api            http://main-api.${domain}${base}/
-  feature/login       http://feature-login.${domain}${base}/
-  feature/login api   http://feature-login-api.${domain}${base}/
+  Dashboard           ${scheme}://${domain}${base}/
+  main (default web)  ${scheme}://main.${domain}${base}/
+  main api            ${scheme}://main-api.${domain}${base}/
+  feature/login       ${scheme}://feature-login.${domain}${base}/
+  feature/login api   ${scheme}://feature-login-api.${domain}${base}/
   readiness           http://127.0.0.1:${adminPort}/readyz
 
-Browsers resolve *.localhost to this machine. With curl: curl -H 'Host: main.${domain}' http://127.0.0.1${base}/
+Browsers resolve *.localhost to this machine. With curl: curl -H 'Host: main.${domain}' ${tls ? '-k https' : 'http'}://127.0.0.1${base}/
 Try: etcdctl --endpoints ${endpoints} put /deployment/main/default api   (main.${domain} now opens the api)
 Press Ctrl-C to stop.`);
+  if (tls) {
+    console.log(`
+HTTPS with HTTP/2 (ALPN h2, HTTP/1.1 for older clients), on a throwaway certificate for *.${domain}
+signed by a throwaway CA: ${tls.ca}
+  Trust it for this session: Chromium/Chrome: Settings > Privacy and security > Security > Manage certificates >
+  Authorities > Import (or: certutil -d sql:$HOME/.pki/nssdb -A -t C,, -n branch-proxy-demo -i ${tls.ca});
+  Firefox: Settings > Privacy & Security > Certificates > View Certificates > Authorities > Import.
+  For a quick look instead: chromium --ignore-certificate-errors --user-data-dir=$(mktemp -d) https://main.${domain}${base}/
+  curl: curl --cacert ${tls.ca} --http2 -sI https://main.${domain}${base}/   (curl resolves *.localhost too)
+The CA and its key are deleted when the demo stops; remove the CA from your browser afterwards.`);
+  }
 }
 
 process.once('SIGINT', () => void stopAll(0));
