@@ -5,6 +5,8 @@ import type { PropagationResult } from './propagation.ts';
 import type { ChurnResult } from './churn.ts';
 import type { ScaleResult } from './scale.ts';
 import type { StreamRow } from './streams.ts';
+import type { PageLoadResult } from './page-load.ts';
+import type { H2loadRow } from './h2load.ts';
 
 export interface Results {
   throughput?: ThroughputRow[];
@@ -12,6 +14,8 @@ export interface Results {
   churn?: ChurnResult;
   scale?: ScaleResult;
   streams?: StreamRow[];
+  pageload?: PageLoadResult;
+  h2load?: H2loadRow[];
 }
 
 const DOCS = new URL('../docs/', import.meta.url);
@@ -136,9 +140,42 @@ export function writeReport(fresh: Results, machine: Machine): void {
       '',
     );
   }
+  if (results.pageload) {
+    const p = results.pageload;
+    md.push(
+      '## Page load over HTTP/2 (a Vite dev server)',
+      '',
+      `Headless Chromium, a fresh profile per load, opens a Vite dev server app of ${p.modules} unbundled ES modules (each delayed ${p.delayMs} ms, as a dev server`,
+      'transforms it) through the TLS proxy with HTTP/2 on and with `HTTP2=false`, and from Vite directly over HTTP/2 (its `server.https`); loads',
+      'interleaved after one warm-up each. Time from navigation start to the `load` event.',
+      '',
+      '| path | protocol | median ms | p90 ms | loads ms |',
+      '|---|---|---|---|---|',
+      ...p.rows.map((r) => `| ${r.mode} | ${r.protocol} | ${r.medianMs} | ${r.p90Ms} | ${r.loads.join(', ')} |`),
+      '',
+      `HTTP/2 through the proxy is ${n(p.h2Speedup, 2)}× faster than HTTP/1.1 through it (target ≥ 1.8×) and ${n(p.proxyOverDirect, 2)}× the time of Vite direct over HTTP/2 (target ≤ 1.3×).`,
+      `Hot reload through the proxy (edit a module, the page shows it): ${Object.entries(p.hotReload).map(([mode, ok]) => `${mode} ${ok ? 'works' : 'FAILED'}`).join(', ')}.`,
+      '',
+    );
+  }
+  if (results.h2load) {
+    md.push(
+      '## HTTP/2 termination (h2load)',
+      '',
+      'h2load (32 connections × 10 streams, one thread) against each proxy ending TLS and HTTP/2 in front of the same HTTP/1.1 keep-alive backend',
+      '(nginx serving a fixed body), every proxy logging each request; interleaved rounds, median req/s, CPU time of the proxy\'s processes per request.',
+      '',
+      '| proxy | req/s | CPU µs/req | failed |',
+      '|---|---|---|---|',
+      ...results.h2load.map((r) => `| ${r.proxy} | ${n(r.rps)} | ${n(r.cpuUsPerRequest, 1)} | ${r.failed} |`),
+      '',
+    );
+  }
   md.push('## Rerun', '', '```sh', 'apt-get install -y wrk nginx-light etcd-server   # once', 'npm run bench                # prints the tables', 'npm run bench -- --write     # also rewrites this page', 'npm run bench -- --only throughput --compare before=/path/to/other/checkout   # A/B against another build',
     'npm run bench -- --only throughput --workers 1,2   # one process against a primary with 2 workers',
-    'npm run bench -- --only throughput --node "Node 24=/path/to/node24/bin/node"   # this build on another Node.js too', '```', '');
+    'npm run bench -- --only throughput --node "Node 24=/path/to/node24/bin/node"   # this build on another Node.js too',
+    'npm run bench -- --only pageload   # Chromium + Vite (a devDependency): HTTP/2 against HTTP/1.1 page loads',
+    'apt-get install -y nghttp2-client caddy && npm run bench -- --only h2load   # HTTP/2 termination against nginx and Caddy', '```', '');
   writeFileSync(new URL('benchmarks.md', DOCS), md.join('\n'));
 }
 

@@ -15,6 +15,8 @@ import { scale } from './scale.ts';
 import type { CompareBuild } from './lib/targets.ts';
 import { churn } from './churn.ts';
 import { streams } from './streams.ts';
+import { pageLoad } from './page-load.ts';
+import { h2load } from './h2load.ts';
 
 const { values } = parseArgs({
   options: {
@@ -79,6 +81,17 @@ try {
     console.error('streams');
     results.streams = await streams(etcd, { rounds: smoke ? 1 : 3, seconds: smoke ? 1 : 3, mib: smoke ? 16 : 256 }, log);
     console.log(JSON.stringify({ streams: results.streams }));
+  }
+  // Not in the default set: they need Chromium and Vite (pageload), h2load, nginx and Caddy (h2load).
+  if (only.has('pageload')) {
+    console.error('pageload');
+    results.pageload = await pageLoad(etcd, { modules: smoke ? 40 : 300, loads: smoke ? 1 : 5, delayMs: 20 }, log);
+    console.log(JSON.stringify({ pageload: results.pageload }));
+  }
+  if (only.has('h2load')) {
+    console.error('h2load');
+    results.h2load = await h2load(etcd, { rounds: Number(values.rounds ?? (smoke ? 1 : 3)), seconds: Number(values.seconds ?? (smoke ? 1 : 10)) }, log);
+    console.log(JSON.stringify({ h2load: results.h2load }));
   }
 } finally {
   await etcd.destroy();

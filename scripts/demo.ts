@@ -5,14 +5,18 @@
  * at this demo, and then the proxy's log (route changes, one line per request) as it
  * happens; DEMO_LOG=json shows those lines as the proxy writes them (for trying the jq
  * recipes of docs/troubleshooting.md). Ctrl-C stops everything.
+ * `--tls`: HTTPS with HTTP/2, on a throwaway certificate for *.<domain> made at start.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { rmSync } from 'node:fs';
 import { etcdBinary, startEtcd } from '../test/helpers/etcd.ts';
 import type { EtcdServer } from '../test/helpers/etcd.ts';
 import { freePort } from '../test/helpers/ports.ts';
 import { waitFor } from '../test/helpers/wait.ts';
+import { makeDemoCertificate } from './demo-certificate.ts';
+import type { DemoCertificate } from './demo-certificate.ts';
 
 const CLI = [process.execPath, '--import', 'tsx', 'src/cli/main.ts'] as const;
 const DEPLOYMENTS = [
@@ -25,6 +29,8 @@ const domain = (process.env.BASE_DOMAIN ?? 'dev.localhost').split(',')[0]!;
 const rawLogs = process.env.DEMO_LOG === 'json';
 const children: ChildProcess[] = [];
 let etcd: EtcdServer | undefined;
+const tls: DemoCertificate | undefined = process.argv.includes('--tls') ? makeDemoCertificate(domain) : undefined;
+const scheme = tls ? 'https' : 'http';
 /** Ctrl-C reaches the demo and etcd (the others run in process groups of their own): what they log while stopping is noise. */
 let stopping = false;
 
@@ -83,6 +89,7 @@ async function stopAll(code: number): Promise<never> {
     }),
   );
   await etcd?.destroy();
+  if (tls) rmSync(tls.dir, { recursive: true, force: true });
   process.exit(code);
 }
 
@@ -99,7 +106,7 @@ async function main(): Promise<void> {
     endpoints = etcd.endpoint;
   }
   // One process unless asked otherwise, so that each event is one line of the log below.
-  const env = { ETCD_ENDPOINTS: endpoints, PORT: String(port), ADMIN_PORT: String(adminPort), BASE_DOMAIN: domain, WORKERS: process.env.WORKERS ?? '1' };
+  const env = { ETCD_ENDPOINTS: endpoints, PORT: String(port), ADMIN_PORT: String(adminPort), BASE_DOMAIN: domain, WORKERS: process.env.WORKERS ?? '1', ...(tls ? { TLS_CERT_FILE: tls.cert, TLS_KEY_FILE: tls.key } : {}) };
   const proxy = run(['serve'], env, 'proxy', 30);
   proxy.once('exit', (code) => {
     if (stopping || code === 0) return void stopAll(0);
@@ -125,7 +132,7 @@ async function main(): Promise<void> {
     }
   }
 
-  const base = port === 80 ? '' : `:${port}`;
+  const base = port === (tls ? 443 : 80) ? '' : `:${port}`;
   await waitFor(
     'all demo services routed',
     async () => {
@@ -138,20 +145,21 @@ async function main(): Promise<void> {
   // What the CLI needs to find this demo: its etcd, and the port in the URLs it prints.
   const cliEnv = [
     shellAssignment('ETCD_ENDPOINTS', endpoints),
+    ...(tls ? [shellAssignment('URL_SCHEME', 'https')] : []),
     ...(base === '' ? [] : [shellAssignment('URL_PORT', String(port))]),
     ...(domain === 'dev.localhost' ? [] : [shellAssignment('BASE_DOMAIN', domain)]),
   ];
   console.log(`
 branch-proxy demo is running (etcd ${endpoints}).
 
-  Dashboard           http://${domain}${base}/
-  main (default web)  http://main.${domain}${base}/
-  main api            http://main-api.${domain}${base}/
-  feature/login       http://feature-login.${domain}${base}/
-  feature/login api   http://feature-login-api.${domain}${base}/
+  Dashboard           ${scheme}://${domain}${base}/
+  main (default web)  ${scheme}://main.${domain}${base}/
+  main api            ${scheme}://main-api.${domain}${base}/
+  feature/login       ${scheme}://feature-login.${domain}${base}/
+  feature/login api   ${scheme}://feature-login-api.${domain}${base}/
   readiness           http://127.0.0.1:${adminPort}/readyz
 
-Browsers resolve *.localhost to this machine. With curl: curl -H 'Host: main.${domain}${base}' http://127.0.0.1${base}/
+Browsers resolve *.localhost to this machine. With curl: curl -H 'Host: main.${domain}${base}' ${tls ? '-k https' : 'http'}://127.0.0.1${base}/
 Try: etcdctl --endpoints ${endpoints} put /deployment/main/default api   (main.${domain} now opens the api)
 
 To use the CLI on this demo (branch-proxy ls, url …), paste this into another shell:
@@ -160,6 +168,18 @@ export ${cliEnv.join(' ')}
 
 The proxy's log follows (route changes, one line per request${rawLogs ? '' : '; DEMO_LOG=json shows the raw JSON lines'}). Press Ctrl-C to stop.
 `);
+  if (tls) {
+    console.log(`
+HTTPS with HTTP/2 (ALPN h2, HTTP/1.1 for older clients), on a throwaway certificate for *.${domain}
+signed by a throwaway CA: ${tls.ca}
+  Trust it for this session: Chromium/Chrome: Settings > Privacy and security > Security > Manage certificates >
+  Authorities > Import (or: certutil -d sql:$HOME/.pki/nssdb -A -t C,, -n branch-proxy-demo -i ${tls.ca});
+  Firefox: Settings > Privacy & Security > Certificates > View Certificates > Authorities > Import.
+  For a quick look instead: chromium --ignore-certificate-errors --user-data-dir=$(mktemp -d) https://main.${domain}${base}/
+  curl: curl --cacert ${tls.ca} --http2 -sI https://main.${domain}${base}/   (curl resolves *.localhost too)
+The CA and its key are deleted when the demo stops; remove the CA from your browser afterwards.`);
+  }
+
 }
 
 process.once('SIGINT', () => void stopAll(0));

@@ -2,9 +2,8 @@ import { once } from 'node:events';
 import type { EventEmitter } from 'node:events';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
-import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { Server as TlsServer } from 'node:tls';
 import type { Logger } from 'pino';
 import proxyaddr from 'proxy-addr';
 import { createAccessGate } from './access/access-gate.ts';
@@ -15,7 +14,6 @@ import { describeConfig } from './config/describe-config.ts';
 import type { ServeConfig } from './config/serve-config.ts';
 import { ProxyMetrics } from './metrics/proxy-metrics.ts';
 import { observeRequests } from './metrics/request-observer.ts';
-import { createClientErrorHandler } from './proxy/client-error.ts';
 import { createForwarder } from './proxy/forwarder.ts';
 import { createHttpsRedirect } from './proxy/https-redirect.ts';
 import { createProxyHandler } from './proxy/proxy-handler.ts';
@@ -26,7 +24,8 @@ import { createHostMatcher } from './routing/host.ts';
 import { inheritedServices } from './routing/inherited-services.ts';
 import type { Deployment, Target } from './routing/route-table.ts';
 import { listen } from './listen.ts';
-import { readCertificate, reloadCertificateOnChange } from './tls/certificate-reloader.ts';
+import { createPublicServer } from './listeners/public-server.ts';
+import { reloadCertificateOnChange } from './tls/certificate-reloader.ts';
 import { publicLinks } from './web/admin-listener.ts';
 import type { Reachability, ViewSources } from './web/deployments-view.ts';
 import { createPublicApp } from './web/public-app.ts';
@@ -116,14 +115,7 @@ export async function startServer(config: ServeConfig, log: Logger, worker?: Wor
     observer: observeRequests(metrics, activity),
     gate: createAccessGate(config.access),
   });
-  const publicServer: Server | HttpsServer = config.tls ? createHttpsServer(readCertificate(config.tls), handler.onRequest) : createServer(handler.onRequest);
-  publicServer.on('upgrade', handler.onUpgrade);
-  publicServer.on('clientError', createClientErrorHandler(log));
-  // Idle keep-alive longer than common load balancers' (60 s), so they close first; no limit on a
-  // request's duration (long downloads, streams) beyond UPSTREAM_TIMEOUT_MS for the backend's headers.
-  publicServer.keepAliveTimeout = 65_000;
-  publicServer.headersTimeout = 30_000;
-  publicServer.requestTimeout = 0;
+  const publicServer = createPublicServer(config.tls, handler.onRequest, handler.onUpgrade, log);
 
   let stopCertificateWatch: (() => void) | undefined;
   let redirectServer: Server | undefined;
@@ -160,7 +152,7 @@ export async function startServer(config: ServeConfig, log: Logger, worker?: Wor
 
   const publicPort = (publicServer.address() as AddressInfo).port;
   if (config.tls) {
-    stopCertificateWatch = reloadCertificateOnChange(publicServer as HttpsServer, config.tls, log);
+    stopCertificateWatch = reloadCertificateOnChange(publicServer as TlsServer, config.tls, log);
     if (config.tls.redirectPort !== undefined) {
       redirectServer = createServer(createHttpsRedirect(matchHost, config.domains, publicPort));
       await listen(redirectServer, config.tls.redirectPort, config.host);

@@ -28,6 +28,14 @@ export function parseWorkers(variable: string, raw: string, cpus: number): numbe
   return n;
 }
 
+/** `true` or `false` (also `1`/`0`, `yes`/`no`, `on`/`off`, any case). */
+export function parseBoolean(variable: string, raw: string): boolean {
+  const value = raw.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(value)) return true;
+  if (['false', '0', 'no', 'off'].includes(value)) return false;
+  throw new ConfigError(variable, raw, 'true or false');
+}
+
 export function isHostname(name: string): boolean {
   return name.length <= 253 && name.split('.').every((label) => DNS_LABEL.test(label));
 }

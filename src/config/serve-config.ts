@@ -5,6 +5,7 @@ import { ConfigError } from './config-error.ts';
 import { loadHtpasswd } from '../access/htpasswd.ts';
 import type { LogLevel } from './parsers.ts';
 import {
+  parseBoolean,
   parseDomains,
   parseEndpoints,
   parseListenHost,
@@ -54,8 +55,8 @@ export interface ServeConfig {
   /** CIDRs backends must lie in; empty: any address the backend policy does not deny. */
   readonly backendAllow: readonly string[];
   readonly access: AccessConfig;
-  /** HTTPS on PORT; the files are read again whenever they change. */
-  readonly tls: { readonly certFile: string; readonly keyFile: string; readonly redirectPort: number | undefined } | undefined;
+  /** HTTPS on PORT; the files are read again whenever they change. `http2`: offer h2 beside http/1.1 by ALPN. */
+  readonly tls: { readonly certFile: string; readonly keyFile: string; readonly redirectPort: number | undefined; readonly http2: boolean } | undefined;
   readonly probeIntervalMs: number;
   readonly activityWriteMs: number;
   readonly shutdownGraceMs: number;
@@ -124,6 +125,8 @@ export function loadServeConfig(v: SettingValues<typeof SERVE_SETTINGS>): ServeC
 }
 
 function loadTlsConfig(v: SettingValues<typeof SERVE_SETTINGS>): ServeConfig['tls'] {
+  // Validated with or without TLS, so a typo never waits for the day TLS is turned on.
+  const http2 = parseBoolean('HTTP2', v.HTTP2);
   if ((v.TLS_CERT_FILE === '') !== (v.TLS_KEY_FILE === '')) throw new ConfigError(v.TLS_CERT_FILE ? 'TLS_KEY_FILE' : 'TLS_CERT_FILE', '', 'both TLS_CERT_FILE and TLS_KEY_FILE, or neither');
   if (v.TLS_CERT_FILE === '') {
     if (v.HTTP_REDIRECT_PORT !== '') throw new ConfigError('HTTP_REDIRECT_PORT', v.HTTP_REDIRECT_PORT, 'TLS_CERT_FILE and TLS_KEY_FILE to be set too (it redirects to HTTPS)');
@@ -136,5 +139,6 @@ function loadTlsConfig(v: SettingValues<typeof SERVE_SETTINGS>): ServeConfig['tl
     certFile: v.TLS_CERT_FILE,
     keyFile: v.TLS_KEY_FILE,
     redirectPort: v.HTTP_REDIRECT_PORT === '' ? undefined : parsePort('HTTP_REDIRECT_PORT', v.HTTP_REDIRECT_PORT, { allowZero: true }),
+    http2,
   });
 }

@@ -50,6 +50,7 @@ export const SERVE_SETTINGS = [
   { env: 'HOST', default: '', description: 'listen address; empty listens on all IPv6 and IPv4 addresses' },
   { env: 'TLS_CERT_FILE', default: '', description: 'certificate chain (PEM, e.g. a wildcard for *.dev.example.com): PORT then serves HTTPS; reloaded when the file changes' },
   { env: 'TLS_KEY_FILE', default: '', description: 'private key (PEM) of TLS_CERT_FILE' },
+  { env: 'HTTP2', default: 'true', description: 'with TLS: offer HTTP/2 to browsers beside HTTP/1.1 (ALPN); false offers HTTP/1.1 only. Backends are always spoken to over HTTP/1.1' },
   { env: 'HTTP_REDIRECT_PORT', default: '', description: 'with TLS: a plain-HTTP port that redirects every request to HTTPS (e.g. 80)' },
   { env: 'ADMIN_PORT', default: '8081', description: 'admin port: /healthz, /readyz, /api (0 picks a free port)' },
   { env: 'ADMIN_HOST', default: '', description: 'admin listen address; empty uses HOST' },

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { isPseudoHeader } from './h2-headers.ts';
 
 /** RFC 9110 §7.6.1: headers that describe one connection and must not be forwarded. */
 const HOP_BY_HOP = ['connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization'];
@@ -24,7 +25,7 @@ export function stripHopByHop(headers: IncomingHttpHeaders, { upgrade = false } 
 /**
  * The end-to-end headers of a message, as the flat `[name, value, ...]` list
  * `writeHead` and undici take, leaving out the same headers `stripHopByHop`
- * removes, and those in `omit`. Names must be lower case (Node's and undici's are). Copying instead of deleting keeps the
+ * removes, HTTP/2 pseudo-headers, and those in `omit`. Names must be lower case (Node's and undici's are). Copying instead of deleting keeps the
  * response path free of `delete`, which turns an object into a slow dictionary.
  */
 export function endToEndHeaders(headers: IncomingHttpHeaders, omit?: ReadonlySet<string>): (string | string[])[] {
@@ -32,7 +33,7 @@ export function endToEndHeaders(headers: IncomingHttpHeaders, omit?: ReadonlySet
   const list: (string | string[])[] = [];
   for (const name in headers) {
     const value = headers[name];
-    if (value === undefined || IS_HOP_BY_HOP.has(name) || omit?.has(name) === true || (named !== undefined && named.includes(name))) continue;
+    if (value === undefined || IS_HOP_BY_HOP.has(name) || isPseudoHeader(name) || omit?.has(name) === true || (named !== undefined && named.includes(name))) continue;
     list.push(name, value);
   }
   return list;

@@ -5,8 +5,10 @@ import type { Dispatcher } from 'undici';
 import type { BackendPolicy } from '../routing/backend-policy.ts';
 import type { Target } from '../routing/route-table.ts';
 import type { ForwardErrorHandler } from './forwarder.ts';
+import { H2_FORBIDDEN_RESPONSE_HEADERS, h2RequestHasBody } from './h2-headers.ts';
 import { endToEndHeaders } from './hop-by-hop.ts';
 import { resolveAllowed } from './resolve-allowed.ts';
+import { responseFinished } from './response-finished.ts';
 
 export interface HttpForwarderOptions {
   /** Connecting, and then waiting for response headers, each get this long. */
@@ -41,13 +43,13 @@ export function createHttpForwarder(options: HttpForwarderOptions): HttpForwarde
     web(req, res, target, onError, onClose) {
       const headers = req.headers;
       // A request has a body when it says so; GET/HEAD without one must not wait for it.
-      const hasBody = headers['content-length'] !== undefined ? headers['content-length'] !== '0' : headers['transfer-encoding'] !== undefined;
+      const hasBody = headers['content-length'] !== undefined ? headers['content-length'] !== '0' : headers['transfer-encoding'] !== undefined || (req.httpVersionMajor === 2 && h2RequestHasBody(req));
       // A new list rather than edits to req.headers: no `delete`, and undici walks an array fastest.
       const list = endToEndHeaders(headers, REPLACED_REQUEST_HEADERS);
       const forwarded = forwardedHeaders(req, headers, options.trustProxy);
       list.push('x-forwarded-for', forwarded.for, 'x-forwarded-proto', forwarded.proto);
       if (forwarded.host !== undefined) list.push('x-forwarded-host', forwarded.host);
-      const handler = new ResponseRelay(res, onError, onClose);
+      const handler = new ResponseRelay(res, onError, onClose, req.httpVersionMajor === 2);
       // The one 'close' listener of the request (`on`, not `once`: it fires once anyway, without a wrapper).
       res.on('close', handler.onClose);
       // `as string[]`: undici's types list strings only; an array value (set-cookie) is sent as repeated lines, as from an object.
@@ -69,16 +71,24 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
   // Not `onError`: that name belongs to undici's legacy handler interface.
   readonly #onFailure: ForwardErrorHandler;
   readonly #onClosed: (() => void) | undefined;
+  /** HTTP/2 has no reason phrase (Node warns when given one). */
+  readonly #h2: boolean;
+  /** Set when the client left before the response finished (an HTTP/2 response has no `destroyed` to ask). */
+  #clientGone = false;
 
-  constructor(res: ServerResponse, onFailure: ForwardErrorHandler, onClosed: (() => void) | undefined) {
+  constructor(res: ServerResponse, onFailure: ForwardErrorHandler, onClosed: (() => void) | undefined, h2: boolean) {
     this.#res = res;
     this.#onFailure = onFailure;
     this.#onClosed = onClosed;
+    this.#h2 = h2;
   }
 
   /** The response finished or the client went away: stop an unfinished upstream request, then tell the caller. */
   readonly onClose = (): void => {
-    if (!this.#res.writableFinished && this.#controller && !this.#controller.aborted) this.#controller.abort(new Error('client closed the connection'));
+    if (!responseFinished(this.#res)) {
+      this.#clientGone = true;
+      if (this.#controller && !this.#controller.aborted) this.#controller.abort(new Error('client closed the connection'));
+    }
     this.#onClosed?.();
   };
 
@@ -88,8 +98,9 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
 
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
     // 1xx informational responses (103 Early Hints) are not relayed.
-    if (statusCode < 200 || this.#res.destroyed) return;
-    this.#res.writeHead(statusCode, statusMessage || undefined, endToEndHeaders(headers));
+    if (statusCode < 200 || this.#clientGone || this.#res.destroyed) return;
+    // Connection-specific headers are dropped for HTTP/1.1 clients as hop-by-hop, and must be for HTTP/2 ones.
+    this.#res.writeHead(statusCode, this.#h2 ? undefined : statusMessage || undefined, endToEndHeaders(headers, H2_FORBIDDEN_RESPONSE_HEADERS));
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -105,7 +116,7 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
     // The client left first and we aborted: nothing to tell anyone.
-    if (this.#res.destroyed && this.#controller?.aborted) return;
+    if (this.#clientGone) return;
     this.#onFailure(err, this.#res.headersSent);
   }
 }

@@ -13,6 +13,7 @@ import { rawErrorResponse, sendError } from '../web/error-page.ts';
 import type { ErrorInfo } from '../web/error-page.ts';
 import { linkBase } from '../web/links.ts';
 import type { Forwarder } from './forwarder.ts';
+import { responseFinished } from './response-finished.ts';
 import { classifyUpstreamError } from './upstream-error.ts';
 import type { UpstreamErrorKind } from './upstream-error.ts';
 
@@ -154,10 +155,11 @@ export function createProxyHandler(o: ProxyHandlerOptions) {
     const ms = Math.round(elapsedMs * 10) / 10;
     const { headers, method, url } = req;
     const status = res.statusCode;
+    const proto = req.httpVersionMajor === 2 ? 'h2' : 'http/1.1';
     o.log.info(
-      res.writableFinished
-        ? { host: headers.host, deployment, service, target, fallback, method, path: url, status, ms }
-        : { host: headers.host, deployment, service, target, fallback, method, path: url, status, aborted: true, ms },
+      responseFinished(res)
+        ? { host: headers.host, deployment, service, target, fallback, method, path: url, proto, status, ms }
+        : { host: headers.host, deployment, service, target, fallback, method, path: url, proto, status, aborted: true, ms },
       'request',
     );
   }

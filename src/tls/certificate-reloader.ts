@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
-import type { Server } from 'node:https';
 import { createSecureContext } from 'node:tls';
+import type { Server } from 'node:tls';
 import type { Logger } from 'pino';
 
 export interface CertificateFiles {

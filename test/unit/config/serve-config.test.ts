@@ -98,6 +98,16 @@ describe('loadServeConfig', () => {
     assert.throws(() => load({ TLS_CERT_FILE: join(dir, 'pem') }), (err: unknown) => err instanceof ConfigError && err.variable === 'TLS_KEY_FILE');
     assert.throws(() => load({ HTTP_REDIRECT_PORT: '80' }), (err: unknown) => err instanceof ConfigError && err.variable === 'HTTP_REDIRECT_PORT');
     assert.throws(() => load({ TLS_CERT_FILE: join(dir, 'nope'), TLS_KEY_FILE: join(dir, 'pem') }), (err: unknown) => err instanceof ConfigError && err.variable === 'TLS_CERT_FILE');
-    assert.deepEqual(load({ TLS_CERT_FILE: join(dir, 'pem'), TLS_KEY_FILE: join(dir, 'pem'), HTTP_REDIRECT_PORT: '80' }).tls, { certFile: join(dir, 'pem'), keyFile: join(dir, 'pem'), redirectPort: 80 });
+    assert.deepEqual(load({ TLS_CERT_FILE: join(dir, 'pem'), TLS_KEY_FILE: join(dir, 'pem'), HTTP_REDIRECT_PORT: '80' }).tls, { certFile: join(dir, 'pem'), keyFile: join(dir, 'pem'), redirectPort: 80, http2: true });
+  });
+
+  test('HTTP2 is on by default, can be turned off, and a typo is refused even without TLS', (t) => {
+    const dir = tempDir(t, 'bp-tls-');
+    writeFileSync(join(dir, 'pem'), 'x');
+    const tls = { TLS_CERT_FILE: join(dir, 'pem'), TLS_KEY_FILE: join(dir, 'pem') };
+    assert.equal(load(tls).tls?.http2, true);
+    assert.equal(load({ ...tls, HTTP2: 'false' }).tls?.http2, false);
+    assert.equal(load({ ...tls, HTTP2: 'OFF' }).tls?.http2, false);
+    assert.throws(() => load({ HTTP2: 'h2' }), (err: unknown) => err instanceof ConfigError && err.variable === 'HTTP2');
   });
 });
