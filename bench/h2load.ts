@@ -14,7 +14,7 @@ import { freePort } from '../test/helpers/ports.ts';
 import { register } from '../test/helpers/registry.ts';
 import { waitFor } from '../test/helpers/wait.ts';
 import { cpuSeconds } from './lib/proc.ts';
-import { startBranchProxy, startStaticBackend } from './lib/targets.ts';
+import { startBranchProxy, startStaticBackend, track } from './lib/targets.ts';
 import type { Running } from './lib/targets.ts';
 
 export interface H2loadOptions {
@@ -44,21 +44,6 @@ function checkTools(): void {
 
 async function tlsListening(port: number, what: string): Promise<void> {
   await waitFor(`${what} on port ${port}`, () => (spawnSync('bash', ['-c', `exec 3<>/dev/tcp/127.0.0.1/${port}`]).status === 0 ? true : undefined), 20_000);
-}
-
-function track(name: string, port: number, child: ReturnType<typeof spawn>): Running {
-  return {
-    name,
-    port,
-    pid: child.pid!,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-        setTimeout(() => child.kill('SIGKILL'), 5000).unref();
-      }),
-  };
 }
 
 /** nginx 1.22 (Debian 12) spells HTTP/2 on the listen line; access log on, like the others. */

@@ -22,7 +22,8 @@ export function logPath(name: string): string {
   return join(dir, `${name.replace(/[^a-z0-9-]+/gi, '_')}.log`);
 }
 
-function track(name: string, port: number, child: ChildProcess): Running {
+/** A started peer process as the scenarios use it: its port, and a stop that escalates to SIGKILL. */
+export function track(name: string, port: number, child: ChildProcess): Running {
   return {
     name,
     port,

@@ -8,24 +8,17 @@ import { SleepStepError } from '../../src/sleep/driver.ts';
 import { runHook } from '../../src/sleep/hook-runner.ts';
 import type { HookEnvironment } from '../../src/sleep/hook-runner.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { isAlive } from '../helpers/process-alive.ts';
 
 const env: HookEnvironment = { deployment: 'feature-x', branch: 'Feature/X', services: ['web', 'api'], baseDomain: 'dev.example.com' };
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('hook runner (real /bin/sh processes)', () => {
   let dir: string;
   const leftRunning: number[] = [];
   before(() => (dir = mkdtempSync(join(tmpdir(), 'branch-proxy-hooks-'))));
   after(() => {
-    for (const pid of leftRunning) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    for (const pid of leftRunning) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -71,7 +64,7 @@ describe('hook runner (real /bin/sh processes)', () => {
     assert.equal(r.timedOut, true);
     assert.equal(r.signal, 'SIGTERM');
     assert.equal(r.tail, 'waiting\n');
-    await waitFor(`grandchild ${grandchild} to be gone`, () => (alive(grandchild) ? undefined : true), 10_000);
+    await waitFor(`grandchild ${grandchild} to be gone`, () => (isAlive(grandchild) ? undefined : true), 10_000);
   });
 
   test('a group that ignores SIGTERM is killed with SIGKILL after the grace period', async () => {
@@ -81,7 +74,7 @@ describe('hook runner (real /bin/sh processes)', () => {
     leftRunning.push(grandchild);
     assert.equal(r.timedOut, true);
     assert.equal(r.signal, 'SIGKILL');
-    await waitFor(`grandchild ${grandchild} to be gone`, () => (alive(grandchild) ? undefined : true), 10_000);
+    await waitFor(`grandchild ${grandchild} to be gone`, () => (isAlive(grandchild) ? undefined : true), 10_000);
   });
 
   test('an aborted hook is ended like a timed-out one', async () => {
@@ -99,7 +92,7 @@ describe('hook runner (real /bin/sh processes)', () => {
     leftRunning.push(background);
     assert.deepEqual({ ok: r.ok, tail: r.tail }, { ok: true, tail: 'started\n' });
     assert.ok(r.ms < 30_000, 'returned when the shell exited, not when the background process closed its output');
-    assert.equal(alive(background), true);
+    assert.equal(isAlive(background), true);
   });
 });
 

@@ -14,17 +14,10 @@ import type { FakeEcs } from '../helpers/fake-ecs.ts';
 import { startFakeEcs } from '../helpers/fake-ecs.ts';
 import { freePort } from '../helpers/ports.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { isAlive } from '../helpers/process-alive.ts';
 
 const run = promisify(execFile);
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Asserts a failed command: its exit code, and the first stderr line. */
 function assertFails(r: { status: number | null; stderr: string }, status: number, pattern: RegExp): void {
@@ -77,9 +70,9 @@ describe('branch-proxy sleep and wake (real etcd, real backends started and stop
   });
   after(async () => {
     // SIGTERM lets `register` stop the service it wraps; SIGKILL only what is left after that.
-    for (const pid of started) if (alive(pid)) process.kill(pid, 'SIGTERM');
-    await waitFor('registers to stop', () => (started.some(alive) ? undefined : true), 10_000).catch(() => undefined);
-    for (const pid of started) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    for (const pid of started) if (isAlive(pid)) process.kill(pid, 'SIGTERM');
+    await waitFor('registers to stop', () => (started.some(isAlive) ? undefined : true), 10_000).catch(() => undefined);
+    for (const pid of started) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
     rmSync(dir, { recursive: true, force: true });
     await etcd?.destroy();
   });
@@ -95,7 +88,7 @@ describe('branch-proxy sleep and wake (real etcd, real backends started and stop
     const asleep = await record('feat-a');
     assert.deepEqual({ state: asleep?.state, services: asleep?.services }, { state: 'asleep', services: ['web'] });
     assert.deepEqual(await keys(), [deploymentKey(prefix, 'feat-a', 'created'), sleepStateKey(prefix, 'feat-a', 'sleep')]);
-    await waitFor('register and its service to stop', () => (alive(registerPid) ? undefined : true), 20_000);
+    await waitFor('register and its service to stop', () => (isAlive(registerPid) ? undefined : true), 20_000);
     assert.equal(await probeOnce({ host: '127.0.0.1', port, timeoutMs: 1000 }), false, 'nothing listens once asleep');
 
     const again = cli(['sleep', '--deployment', 'feat-a']);

@@ -13,18 +13,11 @@ import { freePort } from '../helpers/ports.ts';
 import { register } from '../helpers/registry.ts';
 import { waitFor } from '../helpers/wait.ts';
 import type { DeploymentView } from '../../src/web/deployments-view.ts';
+import { isAlive } from '../helpers/process-alive.ts';
 
 const HOST = 'main.dev.localhost';
 const WAITING = 'worker-waiting-for-table';
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Waits for a log line with this `event` and fields among those logged since `mark` (an index into `logs`). */
 function logSince(proxy: CliProcess, mark: number, event: string, fields: Record<string, unknown> = {}, timeoutMs = 20_000): Promise<Record<string, unknown>> {
