@@ -78,8 +78,9 @@ export function createProxyHandler(o: ProxyHandlerOptions) {
     if (resolution.kind !== 'route') {
       if (o.registry.ready) sendError(req, res, notRoutedInfo(resolution, hostOf(match), match.domain, o.registry.table, linkBase(req), o.defaultService, { stops: o.stops, fallbackDeployment: fallback }));
       else sendError(req, res, notLoadedInfo(hostOf(match), match.domain, linkBase(req)), RETRY_SOON);
-      if (accessLogOn) accessLog(req, res, performance.now() - start, resolution.kind === 'unknown-service' ? resolution.deployment.name : undefined, resolution.kind === 'unknown-service' ? resolution.service : undefined);
-      observer?.request(resolution.kind === 'unknown-service' ? resolution.deployment.name : undefined, undefined, res.statusCode, (performance.now() - start) / 1000);
+      const named = resolution.kind === 'unknown-deployment' ? undefined : resolution;
+      if (accessLogOn) accessLog(req, res, performance.now() - start, named?.deployment.name, named?.service);
+      observer?.request(named?.deployment.name, undefined, res.statusCode, (performance.now() - start) / 1000);
       return;
     }
     const { deployment, service, target } = resolution;
