@@ -1,7 +1,6 @@
-import { decodeEntry, decodeLastWakeValue, decodeSleepValue } from '../registry/codec.ts';
+import type { LastWakeValue } from '../registry/codec.ts';
+import { decodeEntry } from '../registry/codec.ts';
 import type { LastWake, SleepRecord } from '../sleep/sleep-record.ts';
-import { DNS_LABEL } from '../config/parsers.ts';
-import type { SleepStateField } from '../registry/keys.ts';
 import { formatHostPort } from '../routing/host-port.ts';
 
 /** One key/value as etcd returns it; only what the summary reads. */
@@ -49,24 +48,15 @@ export function summarizeDeployments(prefix: string, entries: Iterable<RegistryE
     return d;
   };
   for (const entry of entries) {
-    const sleepKey = sleepStateKeyOf(prefix, entry.key.toString());
-    if (sleepKey) {
-      // A deployment whose only key is its sleep record is still known, as in the proxy's table.
-      if (sleepKey.field === 'sleep') {
-        const decoded = decodeSleepValue(entry.value);
-        if (decoded.ok) collected(sleepKey.deployment).sleep = decoded.record;
-      } else {
-        const decoded = decodeLastWakeValue(entry.value);
-        if (decoded.ok) collected(sleepKey.deployment).lastWake = decoded.lastWake;
-      }
-      continue;
-    }
     const decoded = decodeEntry(prefix, entry.key.toString(), entry.value);
     if (!decoded.ok) continue;
     const { ref, value } = decoded;
     const d = collected(ref.deployment);
     if (ref.service === undefined) {
-      d.fields.set(ref.field, String(value));
+      // A deployment whose only key is its sleep record is still known, as in the proxy's table.
+      if (ref.field === 'sleep') d.sleep = value as SleepRecord;
+      else if (ref.field === 'last-wake') d.lastWake = value as LastWakeValue;
+      else d.fields.set(ref.field, String(value));
       continue;
     }
     let s = d.services.get(ref.service);
@@ -89,14 +79,6 @@ export function summarizeDeployments(prefix: string, entries: Iterable<RegistryE
       ...(d.sleep ? { sleep: d.sleep } : {}),
       ...(d.sleep?.lastWake ?? d.lastWake ? { lastWake: d.sleep?.lastWake ?? d.lastWake } : {}),
     }));
-}
-
-/** `<deployment>/sleep` and `<deployment>/last-wake` hold JSON, which the codec's string fields do not decode. */
-function sleepStateKeyOf(prefix: string, key: string): { deployment: string; field: SleepStateField } | undefined {
-  if (!key.startsWith(prefix)) return undefined;
-  const parts = key.slice(prefix.length).split('/');
-  if (parts.length !== 2 || !DNS_LABEL.test(parts[0]!)) return undefined;
-  return parts[1] === 'sleep' || parts[1] === 'last-wake' ? { deployment: parts[0]!, field: parts[1] } : undefined;
 }
 
 function targetOf(ip: string | undefined, port: number | undefined): string | undefined {

@@ -66,13 +66,22 @@ describe('sleep and wake metrics', () => {
 
   test('deployments are counted by state at scrape time, every state listed', async () => {
     const metrics = new ProxyMetrics({
-      registry: registryWith({ 'a/service/web/ip': '127.0.0.1', 'a/service/web/port': '3000', 'b/created': '2026-01-01T00:00:00Z' }),
+      registry: registryWith({
+        'a/service/web/ip': '127.0.0.1',
+        'a/service/web/port': '3000',
+        'b/created': '2026-01-01T00:00:00Z',
+        'c/sleep': JSON.stringify({ state: 'asleep', since: '2026-01-01T00:00:00Z', services: ['web'] }),
+        'd/sleep': JSON.stringify({ state: 'asleep', since: '2026-01-01T00:00:00Z', services: ['web'] }),
+        'e/sleep': JSON.stringify({ state: 'waking', since: '2026-01-01T00:00:00Z', services: ['web'] }),
+      }),
       openWebSockets: () => 0,
     });
     try {
       const body = await scrape(metrics);
       assert.match(body, /^branch_proxy_deployments\{state="awake"\} 2$/m);
-      for (const state of ['sleeping', 'asleep', 'waking']) assert.match(body, new RegExp(`^branch_proxy_deployments\\{state="${state}"\\} 0$`, 'm'));
+      assert.match(body, /^branch_proxy_deployments\{state="asleep"\} 2$/m);
+      assert.match(body, /^branch_proxy_deployments\{state="waking"\} 1$/m);
+      assert.match(body, /^branch_proxy_deployments\{state="sleeping"\} 0$/m);
     } finally {
       metrics.close();
     }
