@@ -71,6 +71,7 @@ export function createAdminSide(config: ServeConfig, o: AdminSideOptions): Admin
     stops,
     inherited: (d: Deployment) => inheritedServices(o.registry.table.deployments, d, config.fallbackDeployment),
   };
+  const stopHooks = new AbortController();
   // Idle deployments go to sleep from here: one sweep per replica, over the activity merged from all its workers.
   const sleeper =
     config.sleep.sleepAfterMs === undefined
@@ -78,7 +79,7 @@ export function createAdminSide(config: ServeConfig, o: AdminSideOptions): Admin
       : new Sleeper({
           registry: o.registry,
           store: new SleepStore(o.etcd, config.etcd.prefix),
-          driver: () => createSleepDriver(config.sleep, config.domains[0]!, stopProbe.signal),
+          driver: () => createSleepDriver(config.sleep, config.domains[0]!, stopHooks.signal),
           activity,
           sleepAfterMs: config.sleep.sleepAfterMs,
           log: o.log,
@@ -95,6 +96,7 @@ export function createAdminSide(config: ServeConfig, o: AdminSideOptions): Admin
       return admin.port;
     },
     async close() {
+      stopHooks.abort(); // a sleep hook still running is killed rather than waited for
       await sleeper?.stop();
       await admin?.close();
       stopProbe.abort();
