@@ -19,6 +19,10 @@ import { createClientErrorHandler } from './proxy/client-error.ts';
 import { createForwarder } from './proxy/forwarder.ts';
 import { createHttpsRedirect } from './proxy/https-redirect.ts';
 import { createProxyHandler } from './proxy/proxy-handler.ts';
+import { createWakeGate } from './proxy/wake-gate.ts';
+import { createSleepDriver } from './sleep/create-driver.ts';
+import { SleepStore } from './sleep/sleep-store.ts';
+import { Waker } from './sleep/waker.ts';
 import type { RegistryView } from './registry/registry-view.ts';
 import { StopTracker } from './registry/stop-tracker.ts';
 import { watchRegistry } from './registry/watch-registry.ts';
@@ -31,6 +35,7 @@ import { publicLinks } from './web/admin-listener.ts';
 import type { Reachability, ViewSources } from './web/deployments-view.ts';
 import { createPublicApp } from './web/public-app.ts';
 import type { TargetProbeEvents } from './web/target-probe.ts';
+import { accepts } from './web/target-probe.ts';
 
 export interface RunningServer {
   readonly registry: RegistryView;
@@ -42,6 +47,9 @@ export interface RunningServer {
   /** Stops accepting, lets in-flight requests finish within the grace period, then closes everything. */
   close(): Promise<void>;
 }
+
+/** A waking service accepts connections locally or nearby; a longer wait is a service not up yet. */
+const WAKE_CONNECT_TIMEOUT_MS = 1000;
 
 /** Reachability of backends as some other process probed it (see src/cluster/). */
 export type ReachabilitySource = { status(target: Target): Reachability } & EventEmitter<TargetProbeEvents>;
@@ -102,6 +110,17 @@ export async function startServer(config: ServeConfig, log: Logger, worker?: Wor
   const dashboard = createPublicApp({ registry, sources, probe: reachability, log, signal: stopWeb.signal });
   await dashboard.ready();
 
+  // Every process wakes (the etcd claim picks the one that runs the hook); hooks end with the process.
+  const stopHooks = new AbortController();
+  const waker = new Waker({
+    registry,
+    store: new SleepStore(etcd, config.etcd.prefix),
+    driver: () => createSleepDriver(config.sleep, config.domains[0]!, stopHooks.signal),
+    accepts: async (target) => (await accepts(target, WAKE_CONNECT_TIMEOUT_MS, policy)).reachable === true,
+    wakeTimeoutMs: config.sleep.wakeTimeoutMs,
+    log,
+  });
+  const wakeGate = createWakeGate({ waker, sleep: config.sleep, log });
   const matchHost = createHostMatcher(config.domains);
   const handler = createProxyHandler({
     matchHost,
@@ -115,6 +134,8 @@ export async function startServer(config: ServeConfig, log: Logger, worker?: Wor
     dashboard: dashboard.routing,
     observer: observeRequests(metrics, activity),
     gate: createAccessGate(config.access),
+    wakeGate,
+    robotsAllow: config.sleep.robotsAllow,
   });
   const publicServer: Server | HttpsServer = config.tls ? createHttpsServer(readCertificate(config.tls), handler.onRequest) : createServer(handler.onRequest);
   publicServer.on('upgrade', handler.onUpgrade);
@@ -133,6 +154,8 @@ export async function startServer(config: ServeConfig, log: Logger, worker?: Wor
     redirectServer?.close();
     redirectServer?.closeAllConnections();
     stopWeb.abort();
+    wakeGate.close();
+    waker.stop();
     const closed = new Promise<void>((resolve) => publicServer.close(() => resolve()));
     publicServer.closeIdleConnections();
     const grace = setTimeout(() => publicServer.closeAllConnections(), config.shutdownGraceMs);
@@ -144,6 +167,7 @@ export async function startServer(config: ServeConfig, log: Logger, worker?: Wor
     await stopRelay?.();
     await role.admin?.close();
     metrics.close();
+    stopHooks.abort();
     await stopRegistry();
   };
   const stopStarting = worker?.listenAfterLoad;

@@ -13,6 +13,8 @@ import { rawErrorResponse, sendError } from '../web/error-page.ts';
 import type { ErrorInfo } from '../web/error-page.ts';
 import { linkBase } from '../web/links.ts';
 import type { Forwarder } from './forwarder.ts';
+import { ROBOTS_HEADER, ROBOTS_VALUE, robotsPolicy, sendRobotsTxt } from './robots.ts';
+import type { WakeGate } from './wake-gate.ts';
 import { classifyUpstreamError } from './upstream-error.ts';
 import type { UpstreamErrorKind } from './upstream-error.ts';
 
@@ -47,6 +49,10 @@ export interface ProxyHandlerOptions {
   readonly observer?: RequestObserver;
   /** Access control; undefined when the proxy is open to everyone. */
   readonly gate?: AccessGate;
+  /** Requests to sleeping deployments (issue #13); undefined: they get the 503 page. */
+  readonly wakeGate?: WakeGate;
+  /** ROBOTS_ALLOW: deployments crawlers may index (`*`: all); the others get X-Robots-Tag and a disallowing /robots.txt. */
+  readonly robotsAllow?: readonly string[] | '*';
 }
 
 /** Names the base that served a response through a fallback (issue #14); set by the proxy, after the backend's own headers. */
@@ -64,8 +70,11 @@ export function createProxyHandler(o: ProxyHandlerOptions) {
   const gate = o.gate;
   const observer = o.observer;
   const fallback = o.fallbackDeployment;
+  const wakeGate = o.wakeGate;
+  const robots = robotsPolicy(o.robotsAllow ?? []);
 
-  function route(req: IncomingMessage, res: ServerResponse, match: HostMatch): void {
+  /** `body`: a held request's body, read while its deployment woke (see wake-gate.ts). */
+  function route(req: IncomingMessage, res: ServerResponse, match: HostMatch, body?: Buffer): void {
     if (match.kind === 'dashboard') return o.dashboard(req, res);
     const start = performance.now();
     if (match.kind === 'foreign') {
@@ -76,6 +85,11 @@ export function createProxyHandler(o: ProxyHandlerOptions) {
     }
     const resolution = o.registry.resolve(match.label, o.defaultService, fallback);
     if (resolution.kind !== 'route') {
+      if (resolution.kind === 'asleep' && wakeGate) {
+        // A crawler's robots.txt must not wake anything.
+        if (req.url === '/robots.txt' && robots?.noindex(resolution.deployment.name)) return sendRobotsTxt(req.method, res);
+        return wakeGate.request(req, res, resolution, hostOf(match), (held) => route(req, res, match, held));
+      }
       if (o.registry.ready) sendError(req, res, notRoutedInfo(resolution, hostOf(match), match.domain, o.registry.table, linkBase(req), o.defaultService, { stops: o.stops, fallbackDeployment: fallback }));
       else sendError(req, res, notLoadedInfo(hostOf(match), match.domain, linkBase(req)), RETRY_SOON);
       const named = resolution.kind === 'unknown-deployment' ? undefined : resolution;
@@ -85,9 +99,12 @@ export function createProxyHandler(o: ProxyHandlerOptions) {
     }
     const { deployment, service, target } = resolution;
     // The deployment asked for is what the gate checked and what logs and metrics count; the base only answers.
-    // (Seam for sleeping deployments: a base that is asleep would be woken here, like the deployment itself.)
     const servedBy = resolution.servedBy?.name;
     if (servedBy !== undefined) res.setHeader(FALLBACK_HEADER, servedBy);
+    if (robots?.noindex(deployment.name)) {
+      if (req.url === '/robots.txt') return sendRobotsTxt(req.method, res);
+      res.setHeader(ROBOTS_HEADER, ROBOTS_VALUE);
+    }
     const onError = (err: Error, responded: boolean): void => {
       upstreamFailed(err, match, resolution, 'upstream error', responded ? undefined : (info) => sendError(req, res, info));
       if (responded) res.destroy();
@@ -101,12 +118,13 @@ export function createProxyHandler(o: ProxyHandlerOptions) {
             observer?.request(deployment.name, service, res.statusCode, ms / 1000, servedBy);
           }
         : undefined;
-    o.forwarder.web(req, res, target, onError, onClose);
+    o.forwarder.web(req, res, target, onError, onClose, body);
   }
 
   /** The socket already has its error listener (onUpgrade here, or the access gate's). */
   function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, match: HostMatch): void {
     const resolution = match.kind === 'label' ? o.registry.resolve(match.label, o.defaultService, fallback) : undefined;
+    if (resolution?.kind === 'asleep' && wakeGate) return wakeGate.upgrade(req, socket, resolution);
     if (match.kind !== 'label' || resolution?.kind !== 'route') {
       const info =
         match.kind === 'foreign'
