@@ -14,7 +14,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startService } from './demo-hook.ts';
@@ -107,7 +107,8 @@ async function stopAll(code: number): Promise<never> {
     }),
   );
   // Services a wake started are not the demo's children: their pid files name them.
-  for (const file of readdirSync(stateDir).filter((f) => f.endsWith('.pid'))) {
+  // A second call (the proxy's exit after Ctrl-C) finds the directory gone.
+  for (const file of existsSync(stateDir) ? readdirSync(stateDir).filter((f) => f.endsWith('.pid')) : []) {
     try {
       process.kill(-Number(readFileSync(join(stateDir, file), 'utf8')), 'SIGTERM');
     } catch {
