@@ -102,7 +102,7 @@ function serviceItem(d, s) {
     : !s.routable ? 'incomplete registration' : s.reachable === true ? 'accepting connections' : s.reachable === false ? 'not accepting connections' : 'checking…';
   const url = s.default ? d.url : s.url;
   // The probe's reason (refused, no such host, denied by the backend policy) says more than the state.
-  const detail = s.routable ? `${s.target} · ${s.unreachableReason ?? state}` : state;
+  const detail = s.routable ? `${s.target} · ${state}${s.unreachableReason ? ` (${s.unreachableReason})` : ''}` : state;
   return el(
     'li',
     { class: 'service', 'data-service': s.name, 'data-reachable': sleeping ? 'sleeping' : s.routable ? String(s.reachable) : 'false' },
