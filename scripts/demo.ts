@@ -38,6 +38,10 @@ const children: ChildProcess[] = [];
 let etcd: EtcdServer | undefined;
 /** Ctrl-C reaches the demo and etcd (the others run in process groups of their own): what they log while stopping is noise. */
 let stopping = false;
+/** `route added` lines relayed from the proxy so far. */
+let routesShown = 0;
+/** A LOG_LEVEL above info leaves those lines out. */
+const routesLogged = ['', 'info', 'debug', 'trace'].includes(process.env.LOG_LEVEL ?? '');
 
 /** Spawns the CLI; its log lines at `minLevel` and above (and any non-JSON output) are shown under `label`. */
 function run(args: readonly string[], env: Record<string, string>, label: string, minLevel: number): ChildProcess {
@@ -54,6 +58,7 @@ function relayed(child: ChildProcess, label: string, minLevel: number): ChildPro
     partial = lines.pop() ?? '';
     for (const line of lines) {
       if (line === '' || stopping) continue;
+      if (line.includes('"msg":"route added"')) routesShown++;
       const level = /"level":(\d+)/.exec(line)?.[1];
       if (level === undefined || Number(level) >= minLevel) process.stdout.write(`${rawLogs ? line : readable(label, line)}\n`);
     }
@@ -170,7 +175,10 @@ async function main(): Promise<void> {
     async () => {
       const res = await fetch(`http://127.0.0.1:${adminPort}/api/deployments`);
       const body = (await res.json()) as { deployments: { services: { routable: boolean }[] }[] };
-      return body.deployments.flatMap((d) => d.services).filter((s) => s.routable).length === 4 ? true : undefined;
+      // The log lines arrive through a pipe, the API's answer through a socket: wait for both,
+      // so the routes are shown above the banner rather than after it.
+      const routed = body.deployments.flatMap((d) => d.services).filter((s) => s.routable).length;
+      return routed === 4 && (routesShown >= 4 || !routesLogged) ? true : undefined;
     },
     30_000,
   );
