@@ -75,7 +75,7 @@ button{font:inherit;padding:.4rem 1rem;cursor:pointer}
 <h1>Waking up ${name}</h1>
 <p>This deployment was asleep to save resources and is starting again. This page opens it by itself once it is ready.</p>
 <p id="status">${failed ? 'The wake failed.' : 'Starting its services…'}</p>
-<p class="muted">Waking since <time id="since" data-since="${escapeHtml(f.since)}" datetime="${escapeHtml(f.since)}">${escapeHtml(f.since)}</time>. ${last}</p>
+<p class="muted">${failed ? 'Failed' : 'Waking since'} <time id="since" data-since="${escapeHtml(f.since)}" datetime="${escapeHtml(f.since)}">${escapeHtml(f.since)}</time>. ${last}</p>
 <div id="failed"${failed ? '' : ' hidden'}>
 <p>It did not come back: <span id="reason">${escapeHtml(f.error ?? '')}</span></p>
 <form method="post" action="${WAKE_PATH}"><button id="retry" type="submit">Retry</button></form>
