@@ -110,12 +110,12 @@ export async function startServer(config: ServeConfig, log: Logger, worker?: Wor
   const dashboard = createPublicApp({ registry, sources, probe: reachability, log, signal: stopWeb.signal });
   await dashboard.ready();
 
-  // Every process wakes (the etcd claim picks the one that runs the hook); hooks end with the process.
-  const stopHooks = new AbortController();
+  // Every process wakes (the etcd claim picks the one that runs the hook). A wake step already
+  // running is left to finish when the proxy stops: the next proxy carries on waiting for its routes.
   const waker = new Waker({
     registry,
     store: new SleepStore(etcd, config.etcd.prefix),
-    driver: () => createSleepDriver(config.sleep, config.domains[0]!, stopHooks.signal),
+    driver: () => createSleepDriver(config.sleep, config.domains[0]!),
     accepts: async (target) => (await accepts(target, WAKE_CONNECT_TIMEOUT_MS, policy)).reachable === true,
     wakeTimeoutMs: config.sleep.wakeTimeoutMs,
     log,
@@ -167,7 +167,6 @@ export async function startServer(config: ServeConfig, log: Logger, worker?: Wor
     await stopRelay?.();
     await role.admin?.close();
     metrics.close();
-    stopHooks.abort();
     await stopRegistry();
   };
   const stopStarting = worker?.listenAfterLoad;
