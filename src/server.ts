@@ -23,6 +23,7 @@ import { createWakeGate } from './proxy/wake-gate.ts';
 import { createSleepDriver } from './sleep/create-driver.ts';
 import { SleepStore } from './sleep/sleep-store.ts';
 import { Waker } from './sleep/waker.ts';
+import { sweepIntervalMs } from './sleep/idle-policy.ts';
 import type { RegistryView } from './registry/registry-view.ts';
 import { StopTracker } from './registry/stop-tracker.ts';
 import { watchRegistry } from './registry/watch-registry.ts';
@@ -136,6 +137,7 @@ export async function startServer(config: ServeConfig, log: Logger, worker?: Wor
     gate: createAccessGate(config.access),
     wakeGate,
     robotsAllow: config.sleep.robotsAllow,
+    ...(config.sleep.sleepAfterMs !== undefined ? { openStreamTouchMs: Math.min(sweepIntervalMs(config.sleep.sleepAfterMs), config.sleep.sleepAfterMs / 2) } : {}),
   });
   const publicServer: Server | HttpsServer = config.tls ? createHttpsServer(readCertificate(config.tls), handler.onRequest) : createServer(handler.onRequest);
   publicServer.on('upgrade', handler.onUpgrade);
@@ -156,6 +158,7 @@ export async function startServer(config: ServeConfig, log: Logger, worker?: Wor
     stopWeb.abort();
     wakeGate.close();
     waker.stop();
+    handler.stop();
     const closed = new Promise<void>((resolve) => publicServer.close(() => resolve()));
     publicServer.closeIdleConnections();
     const grace = setTimeout(() => publicServer.closeAllConnections(), config.shutdownGraceMs);

@@ -29,12 +29,17 @@ const SCRIPT = `(() => {
   tick();
   setInterval(tick, 1000);
   const path = ${JSON.stringify(WAKE_PATH)};
+  // A failure from before the last retry is old news: the stream may still say so until the retry is claimed.
+  let retriedAt = 0;
+  let events;
   const follow = () => {
-    const events = new EventSource(path);
+    events?.close();
+    events = new EventSource(path);
     events.onmessage = (e) => {
       const s = JSON.parse(e.data);
       if (s.state === 'awake') { events.close(); status.textContent = 'Awake. Opening it…'; location.reload(); return; }
-      if (s.error) { events.close(); reason.textContent = s.error; failed.hidden = false; status.textContent = 'The wake failed.'; return; }
+      if (s.error && Date.parse(s.since) >= retriedAt) { reason.textContent = s.error; failed.hidden = false; status.textContent = 'The wake failed.'; return; }
+      if (s.error) return;
       failed.hidden = true;
       status.textContent = s.state === 'sleeping' ? 'Still falling asleep; it wakes right after.' : 'Starting its services…';
     };
@@ -42,11 +47,12 @@ const SCRIPT = `(() => {
   };
   document.getElementById('retry').addEventListener('click', (e) => {
     e.preventDefault();
+    retriedAt = Date.now();
     failed.hidden = true;
     status.textContent = 'Starting its services…';
     fetch(path, { method: 'POST', headers: { accept: 'application/json' } }).finally(follow);
   });
-  if (failed.hidden) follow();
+  follow();
 })();`;
 
 const SCRIPT_HASH = createHash('sha256').update(SCRIPT).digest('base64');

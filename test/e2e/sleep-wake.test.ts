@@ -213,8 +213,34 @@ describe('sleep and wake through the proxy (real etcd, a real backend started by
     assert.equal((await request(p.port, `feat-f.${DOMAIN}`, '/', { headers: BROWSER })).status, 503, 'still listed and opened: the waiting page');
   });
 
+  test('an open WebSocket keeps a deployment awake; once it closes, the deployment falls asleep', async () => {
+    const backend = await startBackend('feat-w-web');
+    backends.push(backend);
+    const p = await start({ SLEEP_AFTER: '2s', SLEEP_COMMAND: `echo "sleep $DEPLOYMENT" >> "${dir}/hooks"` });
+    await etcd.client.put(deploymentKey(prefix, 'feat-w', 'created')).value(new Date().toISOString()).exec();
+    await etcd.client.put(serviceKey(prefix, 'feat-w', 'web', 'ip')).value('127.0.0.1').exec();
+    await etcd.client.put(serviceKey(prefix, 'feat-w', 'web', 'port')).value(String(backend.port)).exec();
+    await waitFor('routed', () => (p.registry.table.deployments.get('feat-w')?.services.get('web')?.target ? true : undefined));
+    const ws = new WebSocket(`ws://127.0.0.1:${p.port}/`, { headers: { host: `feat-w.${DOMAIN}` } });
+    await new Promise((resolve, reject) => ws.once('message', resolve).once('error', reject));
+    const opened = Date.now();
+    // Three times SLEEP_AFTER with nothing but the open WebSocket.
+    await new Promise((r) => setTimeout(r, 6000));
+    assert.equal(await record('feat-w'), undefined, 'not put to sleep under an open WebSocket');
+    assert.equal(readLines('hooks').filter((l) => l === 'sleep feat-w').length, 0);
+    ws.close();
+    await waitFor('asleep after the WebSocket closed', async () => ((await record('feat-w'))?.state === 'asleep' ? true : undefined), 20_000);
+    assert.ok(Date.now() - opened >= 6000);
+  });
+
   test('in a browser, the waiting page switches to the application by itself; a failed wake says so and offers a retry', async () => {
-    const p = await start((port) => ({ WAKE_COMMAND: `if [ -e "${dir}/fail" ]; then echo "wake failed $DEPLOYMENT" >> "${dir}/hooks"; exit 3; fi; ${wakeCommand(port)}` }));
+    const other = await freePort();
+    const p = await start((port) => ({
+      WAKE_COMMAND:
+        `if [ -e "${dir}/fail" ]; then echo "wake failed $DEPLOYMENT" >> "${dir}/hooks"; exit 3; fi; ` +
+        // Each deployment's service on its own port.
+        `if [ "$DEPLOYMENT" = feat-g ]; then ${wakeCommand(port)}; else ${wakeCommand(other)}; fi`,
+    }));
     await asleep('feat-g');
     await asleep('feat-h');
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
