@@ -15,6 +15,7 @@ import { scale } from './scale.ts';
 import type { CompareBuild } from './lib/targets.ts';
 import { churn } from './churn.ts';
 import { streams } from './streams.ts';
+import { wake } from './wake.ts';
 
 const { values } = parseArgs({
   options: {
@@ -74,6 +75,11 @@ try {
       log,
     );
     console.log(JSON.stringify({ scale: results.scale }));
+  }
+  if (only.has('wake')) {
+    console.error('wake');
+    results.wake = await wake(etcd, { held: smoke ? 100 : 1000, samples: smoke ? 5 : 50, seconds: smoke ? 1 : 3 }, log);
+    console.log(JSON.stringify({ wake: results.wake }));
   }
   if (only.has('streams')) {
     console.error('streams');

@@ -23,6 +23,7 @@ import { createWakeGate } from './proxy/wake-gate.ts';
 import { createSleepDriver } from './sleep/create-driver.ts';
 import { SleepStore } from './sleep/sleep-store.ts';
 import { Waker } from './sleep/waker.ts';
+import { sweepIntervalMs } from './sleep/idle-policy.ts';
 import type { RegistryView } from './registry/registry-view.ts';
 import { StopTracker } from './registry/stop-tracker.ts';
 import { watchRegistry } from './registry/watch-registry.ts';
@@ -110,12 +111,12 @@ export async function startServer(config: ServeConfig, log: Logger, worker?: Wor
   const dashboard = createPublicApp({ registry, sources, probe: reachability, log, signal: stopWeb.signal });
   await dashboard.ready();
 
-  // Every process wakes (the etcd claim picks the one that runs the hook); hooks end with the process.
-  const stopHooks = new AbortController();
+  // Every process wakes (the etcd claim picks the one that runs the hook). A wake step already
+  // running is left to finish when the proxy stops: the next proxy carries on waiting for its routes.
   const waker = new Waker({
     registry,
     store: new SleepStore(etcd, config.etcd.prefix),
-    driver: () => createSleepDriver(config.sleep, config.domains[0]!, stopHooks.signal),
+    driver: () => createSleepDriver(config.sleep, config.domains[0]!),
     accepts: async (target) => (await accepts(target, WAKE_CONNECT_TIMEOUT_MS, policy)).reachable === true,
     wakeTimeoutMs: config.sleep.wakeTimeoutMs,
     log,
@@ -136,6 +137,7 @@ export async function startServer(config: ServeConfig, log: Logger, worker?: Wor
     gate: createAccessGate(config.access),
     wakeGate,
     robotsAllow: config.sleep.robotsAllow,
+    ...(config.sleep.sleepAfterMs !== undefined ? { openStreamTouchMs: Math.min(sweepIntervalMs(config.sleep.sleepAfterMs), config.sleep.sleepAfterMs / 2) } : {}),
   });
   const publicServer: Server | HttpsServer = config.tls ? createHttpsServer(readCertificate(config.tls), handler.onRequest) : createServer(handler.onRequest);
   publicServer.on('upgrade', handler.onUpgrade);
@@ -156,6 +158,7 @@ export async function startServer(config: ServeConfig, log: Logger, worker?: Wor
     stopWeb.abort();
     wakeGate.close();
     waker.stop();
+    handler.stop();
     const closed = new Promise<void>((resolve) => publicServer.close(() => resolve()));
     publicServer.closeIdleConnections();
     const grace = setTimeout(() => publicServer.closeAllConnections(), config.shutdownGraceMs);
@@ -167,7 +170,6 @@ export async function startServer(config: ServeConfig, log: Logger, worker?: Wor
     await stopRelay?.();
     await role.admin?.close();
     metrics.close();
-    stopHooks.abort();
     await stopRegistry();
   };
   const stopStarting = worker?.listenAfterLoad;

@@ -30,6 +30,8 @@ export interface RequestObserver {
   request(deployment: string | undefined, service: string | undefined, status: number, seconds: number, servedBy?: string): void;
   /** A WebSocket was handed to a backend. */
   upgrade(deployment: string, service: string): void;
+  /** A WebSocket is still in use: called while it is open (every `openStreamTouchMs`) and when it closes. For activity. */
+  streaming?(deployment: string, service: string): void;
   upstreamError(kind: UpstreamErrorKind): void;
 }
 
@@ -51,6 +53,8 @@ export interface ProxyHandlerOptions {
   readonly gate?: AccessGate;
   /** Requests to sleeping deployments (issue #13); undefined: they get the 503 page. */
   readonly wakeGate?: WakeGate;
+  /** With SLEEP_AFTER: how often open WebSockets count as activity, so a deployment in use over one never looks idle. */
+  readonly openStreamTouchMs?: number;
   /** ROBOTS_ALLOW: deployments crawlers may index (`*`: all); the others get X-Robots-Tag and a disallowing /robots.txt. */
   readonly robotsAllow?: readonly string[] | '*';
 }
@@ -72,6 +76,12 @@ export function createProxyHandler(o: ProxyHandlerOptions) {
   const fallback = o.fallbackDeployment;
   const wakeGate = o.wakeGate;
   const robots = robotsPolicy(o.robotsAllow ?? []);
+  const openSockets = o.openStreamTouchMs !== undefined && observer?.streaming ? new Map<Duplex, { deployment: string; service: string }>() : undefined;
+  const touchTimer = openSockets
+    ? setInterval(() => {
+        for (const s of openSockets.values()) observer?.streaming?.(s.deployment, s.service);
+      }, o.openStreamTouchMs).unref()
+    : undefined;
 
   /** `body`: a held request's body, read while its deployment woke (see wake-gate.ts). */
   function route(req: IncomingMessage, res: ServerResponse, match: HostMatch, body?: Buffer): void {
@@ -137,6 +147,13 @@ export function createProxyHandler(o: ProxyHandlerOptions) {
     const servedBy = resolution.servedBy?.name;
     o.log.info({ deployment: deployment.name, service, target: target.address, fallback: servedBy, url: req.url }, 'websocket opened');
     observer?.upgrade(deployment.name, service);
+    if (openSockets) {
+      openSockets.set(socket, { deployment: deployment.name, service });
+      socket.once('close', () => {
+        openSockets.delete(socket);
+        observer?.streaming?.(deployment.name, service);
+      });
+    }
     o.forwarder.upgrade(req, socket, head, target, (err, upgraded) => {
       const answer = !upgraded && socket.writable ? (info: ErrorInfo) => socket.end(rawErrorResponse(info)) : undefined;
       upstreamFailed(err, match, resolution, 'websocket upstream error', answer);
@@ -183,7 +200,9 @@ export function createProxyHandler(o: ProxyHandlerOptions) {
     socket.on('error', () => socket.destroy());
     upgrade(req, socket, head, o.matchHost(req.headers.host));
   };
-  return gate ? gated({ gate, matchHost: o.matchHost, registry: o.registry, defaultService: o.defaultService, fallbackDeployment: fallback, log: o.log, route, upgrade }) : { onRequest, onUpgrade };
+  const stop = (): void => clearInterval(touchTimer);
+  const handlers = gate ? gated({ gate, matchHost: o.matchHost, registry: o.registry, defaultService: o.defaultService, fallbackDeployment: fallback, log: o.log, route, upgrade }) : { onRequest, onUpgrade };
+  return { ...handlers, stop };
 }
 
 function hostOf(match: Extract<HostMatch, { kind: 'label' }>): string {

@@ -121,12 +121,12 @@ export function createWakeGate(o: WakeGateOptions): WakeGate {
     res.end(req.method === 'HEAD' ? undefined : html);
   }
 
-  /** The waiting page's live feed: the state now and at every change, until awake or failed. */
+  /** The waiting page's live feed: the state now and at every change (failures too: a retry may follow), until awake. */
   function events(req: IncomingMessage, res: ServerResponse, deployment: string): void {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
     const send = (state: WakeState): boolean => {
       res.write(`data: ${JSON.stringify(state)}\n\n`);
-      return state.state === 'awake' || state.error !== undefined;
+      return state.state === 'awake';
     };
     if (send(waker.state(deployment))) return void res.end();
     const heartbeat = setInterval(() => res.write(': still waking\n\n'), SSE_HEARTBEAT_MS);

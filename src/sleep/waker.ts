@@ -169,11 +169,12 @@ export class Waker extends EventEmitter<WakerEvents> {
       const expired = Date.now() >= Date.parse(record.since) + wakeTimeoutMs;
       if (record.state === 'waking' && record.owner === this.owner && expired) {
         await this.#backToSleep(deployment, modRevision, record, `not back within ${Math.round(wakeTimeoutMs / 1000)} s`);
-        continue;
+        return;
       }
       // A fresh wake when asked; a stale claim (its owner died) is taken over by whoever sees it.
       if ((record.state === 'asleep' && job.wanted) || (record.state !== 'asleep' && expired && record.owner !== this.owner)) {
-        await this.#claimAndWake(deployment, modRevision, record);
+        // A failed wake ends the job: a visitor retries (the waiting page's button), not this loop.
+        if ((await this.#claimAndWake(deployment, modRevision, record)) === 'failed') return;
         continue;
       }
       if (record.state === 'asleep' && !job.wanted && !this.#allRouted(deployment, record)) return;
@@ -181,7 +182,8 @@ export class Waker extends EventEmitter<WakerEvents> {
     }
   }
 
-  async #claimAndWake(deployment: string, modRevision: string, record: SleepRecord): Promise<void> {
+  /** `failed`: the wake step failed and the record says so; otherwise go on waiting (won or lost the claim). */
+  async #claimAndWake(deployment: string, modRevision: string, record: SleepRecord): Promise<'failed' | 'waiting'> {
     const { store, log } = this.#o;
     const waking: SleepRecord = { ...record, state: 'waking', since: new Date().toISOString(), owner: this.owner };
     let claim;
@@ -189,9 +191,9 @@ export class Waker extends EventEmitter<WakerEvents> {
       claim = await store.claim(deployment, modRevision, waking);
     } catch (err) {
       log.warn({ deployment, err: (err as Error).message }, 'cannot claim the wake in etcd; retrying');
-      return;
+      return 'waiting';
     }
-    if (!claim.won) return; // another replica or the CLI got it first: wait for its routes
+    if (!claim.won) return 'waiting'; // another replica or the CLI got it first: wait for its routes
     log.info({ deployment, services: record.services, takeover: record.state !== 'asleep' ? record.owner : undefined }, 'waking deployment');
     const started = Date.now();
     try {
@@ -203,7 +205,9 @@ export class Waker extends EventEmitter<WakerEvents> {
       const e = err as { message: string; summary?: string; tail?: string };
       log.error({ deployment, err: e.message, tail: e.tail }, 'wake step failed');
       await this.#backToSleep(deployment, claim.modRevision, waking, e.summary ?? 'the wake step failed');
+      return 'failed';
     }
+    return 'waiting';
   }
 
   /** A failed wake leaves the deployment asleep, with the reason for the waiting page. */

@@ -29,12 +29,17 @@ const SCRIPT = `(() => {
   tick();
   setInterval(tick, 1000);
   const path = ${JSON.stringify(WAKE_PATH)};
+  // A failure from before the last retry is old news: the stream may still say so until the retry is claimed.
+  let retriedAt = 0;
+  let events;
   const follow = () => {
-    const events = new EventSource(path);
+    events?.close();
+    events = new EventSource(path);
     events.onmessage = (e) => {
       const s = JSON.parse(e.data);
       if (s.state === 'awake') { events.close(); status.textContent = 'Awake. Opening it…'; location.reload(); return; }
-      if (s.error) { events.close(); reason.textContent = s.error; failed.hidden = false; status.textContent = 'The wake failed.'; return; }
+      if (s.error && Date.parse(s.since) >= retriedAt) { reason.textContent = s.error; failed.hidden = false; status.textContent = 'The wake failed.'; return; }
+      if (s.error) return;
       failed.hidden = true;
       status.textContent = s.state === 'sleeping' ? 'Still falling asleep; it wakes right after.' : 'Starting its services…';
     };
@@ -42,11 +47,12 @@ const SCRIPT = `(() => {
   };
   document.getElementById('retry').addEventListener('click', (e) => {
     e.preventDefault();
+    retriedAt = Date.now();
     failed.hidden = true;
     status.textContent = 'Starting its services…';
     fetch(path, { method: 'POST', headers: { accept: 'application/json' } }).finally(follow);
   });
-  if (failed.hidden) follow();
+  follow();
 })();`;
 
 const SCRIPT_HASH = createHash('sha256').update(SCRIPT).digest('base64');
@@ -75,7 +81,7 @@ button{font:inherit;padding:.4rem 1rem;cursor:pointer}
 <h1>Waking up ${name}</h1>
 <p>This deployment was asleep to save resources and is starting again. This page opens it by itself once it is ready.</p>
 <p id="status">${failed ? 'The wake failed.' : 'Starting its services…'}</p>
-<p class="muted">Waking since <time id="since" data-since="${escapeHtml(f.since)}" datetime="${escapeHtml(f.since)}">${escapeHtml(f.since)}</time>. ${last}</p>
+<p class="muted">${failed ? 'Failed' : 'Waking since'} <time id="since" data-since="${escapeHtml(f.since)}" datetime="${escapeHtml(f.since)}">${escapeHtml(f.since)}</time>. ${last}</p>
 <div id="failed"${failed ? '' : ' hidden'}>
 <p>It did not come back: <span id="reason">${escapeHtml(f.error ?? '')}</span></p>
 <form method="post" action="${WAKE_PATH}"><button id="retry" type="submit">Retry</button></form>

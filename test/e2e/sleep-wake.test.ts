@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { chromium } from 'playwright-core';
 import { WebSocket } from 'ws';
 import { deploymentKey, serviceKey, sleepStateKey } from '../../src/registry/keys.ts';
 import type { Backend } from '../helpers/backend.ts';
@@ -15,9 +16,12 @@ import { freePort } from '../helpers/ports.ts';
 import type { ServeSettings, TestProxy } from '../helpers/proxy.ts';
 import { startProxy } from '../helpers/proxy.ts';
 import { DOMAIN } from '../helpers/registry.ts';
+import { saveScreenshot } from '../helpers/screenshots.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const TOKEN = 'sleep-wake-token-0123456789';
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const JSON_ACCEPT = { accept: 'application/json' };
 const BROWSER = { accept: 'text/html,application/xhtml+xml,*/*;q=0.8', 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Chrome/130.0' };
 
@@ -94,10 +98,12 @@ describe('sleep and wake through the proxy (real etcd, a real backend started by
     );
   }
 
-  async function start(settings: ServeSettings): Promise<TestProxy> {
+  /** `settings` may be a function: the wake command names the test's prefix, set here. */
+  async function start(settings: ServeSettings | ((port: number) => ServeSettings)): Promise<TestProxy> {
     prefix = `/sleep-wake-${++n}/`;
     const port = await freePort();
-    proxy = await startProxy(etcd.endpoint, { REGISTRY_PREFIX: prefix, BASE_DOMAIN: DOMAIN, WAKE_COMMAND: wakeCommand(port), WAKE_TIMEOUT: '60s', ...settings });
+    const own = typeof settings === 'function' ? settings(port) : settings;
+    proxy = await startProxy(etcd.endpoint, { REGISTRY_PREFIX: prefix, BASE_DOMAIN: DOMAIN, WAKE_COMMAND: wakeCommand(port), WAKE_TIMEOUT: '60s', ...own });
     await waitFor('snapshot', () => (proxy!.registry.ready ? true : undefined));
     return proxy;
   }
@@ -205,5 +211,67 @@ describe('sleep and wake through the proxy (real etcd, a real backend started by
     assert.deepEqual(readLines('hooks-env'), [`sleep feat-f|web|${DOMAIN}|feat/F`]);
     assert.deepEqual((await etcd.client.getAll().prefix(serviceKey(prefix, 'feat-f', 'web', 'ip').replace(/web\/ip$/, '')).keys()), [], 'its service keys are gone');
     assert.equal((await request(p.port, `feat-f.${DOMAIN}`, '/', { headers: BROWSER })).status, 503, 'still listed and opened: the waiting page');
+  });
+
+  test('an open WebSocket keeps a deployment awake; once it closes, the deployment falls asleep', async () => {
+    const backend = await startBackend('feat-w-web');
+    backends.push(backend);
+    const p = await start({ SLEEP_AFTER: '2s', SLEEP_COMMAND: `echo "sleep $DEPLOYMENT" >> "${dir}/hooks"` });
+    await etcd.client.put(deploymentKey(prefix, 'feat-w', 'created')).value(new Date().toISOString()).exec();
+    await etcd.client.put(serviceKey(prefix, 'feat-w', 'web', 'ip')).value('127.0.0.1').exec();
+    await etcd.client.put(serviceKey(prefix, 'feat-w', 'web', 'port')).value(String(backend.port)).exec();
+    await waitFor('routed', () => (p.registry.table.deployments.get('feat-w')?.services.get('web')?.target ? true : undefined));
+    const ws = new WebSocket(`ws://127.0.0.1:${p.port}/`, { headers: { host: `feat-w.${DOMAIN}` } });
+    await new Promise((resolve, reject) => ws.once('message', resolve).once('error', reject));
+    const opened = Date.now();
+    // Three times SLEEP_AFTER with nothing but the open WebSocket.
+    await new Promise((r) => setTimeout(r, 6000));
+    assert.equal(await record('feat-w'), undefined, 'not put to sleep under an open WebSocket');
+    assert.equal(readLines('hooks').filter((l) => l === 'sleep feat-w').length, 0);
+    ws.close();
+    await waitFor('asleep after the WebSocket closed', async () => ((await record('feat-w'))?.state === 'asleep' ? true : undefined), 20_000);
+    assert.ok(Date.now() - opened >= 6000);
+  });
+
+  test('in a browser, the waiting page switches to the application by itself; a failed wake says so and offers a retry', async () => {
+    const other = await freePort();
+    const p = await start((port) => ({
+      WAKE_COMMAND:
+        `if [ -e "${dir}/fail" ]; then echo "wake failed $DEPLOYMENT" >> "${dir}/hooks"; exit 3; fi; ` +
+        // Each deployment's service on its own port.
+        `if [ "$DEPLOYMENT" = feat-g ]; then ${wakeCommand(port)}; else ${wakeCommand(other)}; fi`,
+    }));
+    await asleep('feat-g');
+    await asleep('feat-h');
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1024, height: 700 } });
+      await page.goto(`http://feat-g.${DOMAIN}:${p.port}/hello`);
+      assert.equal(await page.getByRole('heading', { name: 'Waking up feat-g' }).isVisible(), true);
+      assert.equal(await page.getByText('This is its first wake.').isVisible(), true);
+      await saveScreenshot(page, 'waiting page waking');
+      // The echo service's JSON replaces the page without anyone reloading it.
+      await page.getByText('"url":"/hello"').waitFor({ state: 'visible', timeout: 30_000 });
+      await saveScreenshot(page, 'waiting page switched to the application');
+
+      writeFileSync(join(dir, 'fail'), '');
+      await page.goto(`http://feat-h.${DOMAIN}:${p.port}/`);
+      const retry = page.getByRole('button', { name: 'Retry' });
+      await retry.waitFor({ state: 'visible', timeout: 30_000 });
+      assert.equal(await page.getByText('The wake failed.').isVisible(), true);
+      assert.equal(await page.getByText(/It did not come back: .+/).isVisible(), true);
+      await saveScreenshot(page, 'waiting page wake failed');
+      assert.deepEqual(hookRuns('feat-h'), ['wake failed feat-h']);
+      // A reload shows the failure again without running the failing hook again; Retry does.
+      await page.reload();
+      await retry.waitFor({ state: 'visible' });
+      assert.deepEqual(hookRuns('feat-h'), ['wake failed feat-h']);
+      rmSync(join(dir, 'fail'));
+      await retry.click();
+      await page.getByText('"url":"/"').waitFor({ state: 'visible', timeout: 30_000 });
+      assert.deepEqual(hookRuns('feat-h'), ['wake failed feat-h', 'wake feat-h']);
+    } finally {
+      await browser.close();
+    }
   });
 });
