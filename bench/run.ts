@@ -17,6 +17,7 @@ import { churn } from './churn.ts';
 import { streams } from './streams.ts';
 import { pageLoad } from './page-load.ts';
 import { h2load } from './h2load.ts';
+import { wake } from './wake.ts';
 
 const { values } = parseArgs({
   options: {
@@ -76,6 +77,11 @@ try {
       log,
     );
     console.log(JSON.stringify({ scale: results.scale }));
+  }
+  if (only.has('wake')) {
+    console.error('wake');
+    results.wake = await wake(etcd, { held: smoke ? 100 : 1000, samples: smoke ? 5 : 50, seconds: smoke ? 1 : 3 }, log);
+    console.log(JSON.stringify({ wake: results.wake }));
   }
   if (only.has('streams')) {
     console.error('streams');

@@ -57,15 +57,28 @@ function ago(iso) {
   return relative.format(Math.round(seconds / 60), 'minute');
 }
 
-/** A <time> that keeps its relative wording up to date (see the timer below). */
-function timeEl(iso, prefix = '') {
-  const t = el('time', { datetime: iso, title: absolute.format(new Date(iso)), 'data-prefix': prefix });
-  t.textContent = prefix + ago(iso);
+/** How long since then, short: "40 s", "12 min", "3 h", "2 d". */
+function lasted(iso) {
+  const s = Math.max(0, Math.floor((Date.now() - Date.parse(iso)) / 1000));
+  if (s >= 86400) return `${Math.floor(s / 86400)} d`;
+  if (s >= 3600) return `${Math.floor(s / 3600)} h`;
+  if (s >= 60) return `${Math.floor(s / 60)} min`;
+  return `${s} s`;
+}
+
+/** A <time> that keeps its relative wording ("3 hours ago", or with `short` "3 h") up to date (see the timer below). */
+function timeEl(iso, prefix = '', short = false) {
+  const t = el('time', { datetime: iso, title: absolute.format(new Date(iso)), 'data-prefix': prefix, 'data-short': short ? '' : undefined });
+  t.textContent = prefix + (short ? lasted(iso) : ago(iso));
   return t;
 }
 
 function refreshTimes() {
-  for (const t of document.querySelectorAll('time[data-prefix]')) t.textContent = t.dataset.prefix + ago(t.getAttribute('datetime'));
+  // Only the relative ones: an absolute <time> (the created date) has no prefix and keeps its text.
+  for (const t of document.querySelectorAll('time[data-prefix]')) {
+    const iso = t.getAttribute('datetime');
+    t.textContent = t.dataset.prefix + (t.dataset.short === undefined ? ago(iso) : lasted(iso));
+  }
 }
 
 // ---- rendering -----------------------------------------------------------
@@ -79,19 +92,44 @@ function hostOf(url) {
   }
 }
 
+const SLEEP_DETAIL = { sleeping: 'falling asleep', asleep: 'asleep · opening it wakes the deployment', waking: 'waking up…' };
+
 function serviceItem(d, s) {
-  const state = !s.routable ? 'incomplete registration' : s.reachable === true ? 'accepting connections' : s.reachable === false ? 'not accepting connections' : 'checking…';
+  // While the deployment is not awake its services have no backend, and their links wake it.
+  const sleeping = d.state !== 'awake' && !s.routable;
+  const state = sleeping
+    ? SLEEP_DETAIL[d.state]
+    : !s.routable ? 'incomplete registration' : s.reachable === true ? 'accepting connections' : s.reachable === false ? 'not accepting connections' : 'checking…';
   const url = s.default ? d.url : s.url;
   // The probe's reason (refused, no such host, denied by the backend policy) says more than the state.
   const detail = s.routable ? `${s.target} · ${state}${s.unreachableReason ? ` (${s.unreachableReason})` : ''}` : state;
   return el(
     'li',
-    { class: 'service', 'data-service': s.name, 'data-reachable': s.routable ? String(s.reachable) : 'false' },
+    { class: 'service', 'data-service': s.name, 'data-reachable': sleeping ? 'sleeping' : s.routable ? String(s.reachable) : 'false' },
     el('span', { class: 'state', role: 'img', 'aria-label': state, title: state }),
     el('span', { class: 'svc' }, el('span', { class: 'svc-name', text: s.name }), s.default ? el('span', { class: 'tag', text: 'default' }) : null),
-    s.routable ? el('a', { class: 'url', href: url, text: hostOf(url) }) : el('span', { class: 'url detail', text: hostOf(url) }),
+    s.routable || sleeping ? el('a', { class: 'url', href: url, text: hostOf(url) }) : el('span', { class: 'url detail', text: hostOf(url) }),
     el('span', { class: 'detail', text: detail }),
   );
+}
+
+/** "Asleep since 3 h" / "Waking up…" / "Falling asleep…": on the card, next to its name. */
+function sleepBadge(d) {
+  if (d.state === 'awake') return null;
+  const since = d.stateSince ?? undefined;
+  const badge = d.state === 'asleep'
+    ? el('span', { class: 'sleep-badge', 'data-state': d.state }, since ? timeEl(since, 'asleep since ', true) : 'asleep')
+    : el('span', { class: 'sleep-badge', 'data-state': d.state, text: d.state === 'waking' ? 'waking up…' : 'falling asleep…' });
+  if (since && d.state !== 'asleep') badge.title = `since ${absolute.format(new Date(since))}`;
+  return badge;
+}
+
+/** The last wake: how long it took, or why it failed (the proxy shows no hook output). */
+function lastWakeLine(d) {
+  const w = d.lastWake;
+  if (!w) return null;
+  if (w.error) return el('p', { class: 'wake-error' }, 'Last wake failed: ', el('span', { text: w.error }));
+  return w.ms === null ? null : el('span', {}, `Last wake took ${Math.round(w.ms / 100) / 10} s`);
 }
 
 /** A service a base serves at this deployment's host name (issue #14): "api — from main". */
@@ -111,6 +149,7 @@ function card(d) {
     'div',
     { class: 'card-head' },
     el('span', { class: 'name' }, el('a', { href: d.url, text: d.name })),
+    sleepBadge(d),
     d.created ? el('span', { class: 'age' }, timeEl(d.created)) : null,
   );
   const branch = d.branch && d.branch !== d.name ? el('div', { class: 'branch', title: 'git branch' }, svgIcon(BRANCH_ICON), el('span', { text: d.branch })) : null;
@@ -134,8 +173,11 @@ function card(d) {
     { class: 'meta' },
     d.created ? el('span', {}, 'Created ', el('time', { datetime: d.created, title: d.created, text: absolute.format(new Date(d.created)) })) : null,
     el('span', {}, d.lastVisited ? timeEl(d.lastVisited, 'Last visited ') : 'Never visited'),
+    d.lastWake && !d.lastWake.error ? lastWakeLine(d) : null,
   );
-  return el('li', { class: d.stopped ? 'card is-stopped' : 'card', 'data-deployment': d.name }, head, branch, stopped, services, meta);
+  const wakeError = d.lastWake?.error && d.state !== 'awake' ? lastWakeLine(d) : null;
+  const cls = d.stopped ? 'card is-stopped' : d.state !== 'awake' ? 'card is-asleep' : 'card';
+  return el('li', { class: cls, 'data-deployment': d.name, 'data-state': d.state }, head, branch, stopped, wakeError, services, meta);
 }
 
 function createdMs(d) {
@@ -149,7 +191,7 @@ function newestFirst(a, b) {
 
 function matches(d, words) {
   if (words.length === 0) return true;
-  const haystack = [d.name, d.branch ?? '', d.stopped ? 'stopped' : '', ...d.services.map((s) => `${s.name} ${d.name}-${s.name}`)].join(' ').toLowerCase();
+  const haystack = [d.name, d.branch ?? '', d.stopped ? 'stopped' : '', d.state === 'awake' ? '' : d.state, ...d.services.map((s) => `${s.name} ${d.name}-${s.name}`)].join(' ').toLowerCase();
   return words.every((w) => haystack.includes(w));
 }
 

@@ -15,6 +15,9 @@ import { startAdmin } from './web/admin-listener.ts';
 import type { ViewSources } from './web/deployments-view.ts';
 import type { LinkBase } from './web/links.ts';
 import { TargetProbe } from './web/target-probe.ts';
+import { createSleepDriver } from './sleep/create-driver.ts';
+import { Sleeper } from './sleep/sleeper.ts';
+import { SleepStore } from './sleep/sleep-store.ts';
 
 /** Visits touched on this process's request path reach the writer at most this often (the first at once). */
 export const VISIT_ROUND_MS = 1000;
@@ -47,7 +50,8 @@ export interface AdminSide {
 /**
  * What one process per replica does beside proxying — the single process of
  * WORKERS=1, or a cluster's primary: probe the backends, keep the replica's visit
- * times and persist them to etcd, serve the admin port (health, API, metrics).
+ * times and persist them to etcd, put idle deployments to sleep (SLEEP_AFTER),
+ * serve the admin port (health, API, metrics).
  */
 export function createAdminSide(config: ServeConfig, o: AdminSideOptions): AdminSide {
   const stopProbe = new AbortController();
@@ -67,6 +71,20 @@ export function createAdminSide(config: ServeConfig, o: AdminSideOptions): Admin
     stops,
     inherited: (d: Deployment) => inheritedServices(o.registry.table.deployments, d, config.fallbackDeployment),
   };
+  const stopHooks = new AbortController();
+  // Idle deployments go to sleep from here: one sweep per replica, over the activity merged from all its workers.
+  const sleeper =
+    config.sleep.sleepAfterMs === undefined
+      ? undefined
+      : new Sleeper({
+          registry: o.registry,
+          store: new SleepStore(o.etcd, config.etcd.prefix),
+          driver: () => createSleepDriver(config.sleep, config.domains[0]!, stopHooks.signal),
+          activity,
+          sleepAfterMs: config.sleep.sleepAfterMs,
+          log: o.log,
+        });
+  sleeper?.start();
   let admin: Awaited<ReturnType<typeof startAdmin>> | undefined;
   return {
     probe,
@@ -78,6 +96,8 @@ export function createAdminSide(config: ServeConfig, o: AdminSideOptions): Admin
       return admin.port;
     },
     async close() {
+      stopHooks.abort(); // a sleep hook still running is killed rather than waited for
+      await sleeper?.stop();
       await admin?.close();
       stopProbe.abort();
       await probeDone;

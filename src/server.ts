@@ -17,6 +17,11 @@ import { observeRequests } from './metrics/request-observer.ts';
 import { createForwarder } from './proxy/forwarder.ts';
 import { createHttpsRedirect } from './proxy/https-redirect.ts';
 import { createProxyHandler } from './proxy/proxy-handler.ts';
+import { createWakeGate } from './proxy/wake-gate.ts';
+import { createSleepDriver } from './sleep/create-driver.ts';
+import { SleepStore } from './sleep/sleep-store.ts';
+import { Waker } from './sleep/waker.ts';
+import { sweepIntervalMs } from './sleep/idle-policy.ts';
 import type { RegistryView } from './registry/registry-view.ts';
 import { StopTracker } from './registry/stop-tracker.ts';
 import { watchRegistry } from './registry/watch-registry.ts';
@@ -30,6 +35,7 @@ import { publicLinks } from './web/admin-listener.ts';
 import type { Reachability, ViewSources } from './web/deployments-view.ts';
 import { createPublicApp } from './web/public-app.ts';
 import type { TargetProbeEvents } from './web/target-probe.ts';
+import { accepts } from './web/target-probe.ts';
 
 export interface RunningServer {
   readonly registry: RegistryView;
@@ -41,6 +47,9 @@ export interface RunningServer {
   /** Stops accepting, lets in-flight requests finish within the grace period, then closes everything. */
   close(): Promise<void>;
 }
+
+/** A waking service accepts connections locally or nearby; a longer wait is a service not up yet. */
+const WAKE_CONNECT_TIMEOUT_MS = 1000;
 
 /** Reachability of backends as some other process probed it (see src/cluster/). */
 export type ReachabilitySource = { status(target: Target): Reachability } & EventEmitter<TargetProbeEvents>;
@@ -101,6 +110,17 @@ export async function startServer(config: ServeConfig, log: Logger, worker?: Wor
   const dashboard = createPublicApp({ registry, sources, probe: reachability, log, signal: stopWeb.signal });
   await dashboard.ready();
 
+  // Every process wakes (the etcd claim picks the one that runs the hook). A wake step already
+  // running is left to finish when the proxy stops: the next proxy carries on waiting for its routes.
+  const waker = new Waker({
+    registry,
+    store: new SleepStore(etcd, config.etcd.prefix),
+    driver: () => createSleepDriver(config.sleep, config.domains[0]!),
+    accepts: async (target) => (await accepts(target, WAKE_CONNECT_TIMEOUT_MS, policy)).reachable === true,
+    wakeTimeoutMs: config.sleep.wakeTimeoutMs,
+    log,
+  });
+  const wakeGate = createWakeGate({ waker, sleep: config.sleep, log });
   const matchHost = createHostMatcher(config.domains);
   const handler = createProxyHandler({
     matchHost,
@@ -114,6 +134,9 @@ export async function startServer(config: ServeConfig, log: Logger, worker?: Wor
     dashboard: dashboard.routing,
     observer: observeRequests(metrics, activity),
     gate: createAccessGate(config.access),
+    wakeGate,
+    robotsAllow: config.sleep.robotsAllow,
+    ...(config.sleep.sleepAfterMs !== undefined ? { openStreamTouchMs: Math.min(sweepIntervalMs(config.sleep.sleepAfterMs), config.sleep.sleepAfterMs / 2) } : {}),
   });
   const publicServer = createPublicServer(config.tls, handler.onRequest, handler.onUpgrade, log);
 
@@ -125,6 +148,9 @@ export async function startServer(config: ServeConfig, log: Logger, worker?: Wor
     redirectServer?.close();
     redirectServer?.closeAllConnections();
     stopWeb.abort();
+    wakeGate.close();
+    waker.stop();
+    handler.stop();
     const closed = new Promise<void>((resolve) => publicServer.close(() => resolve()));
     publicServer.closeIdleConnections();
     const grace = setTimeout(() => publicServer.closeAllConnections(), config.shutdownGraceMs);

@@ -1,7 +1,10 @@
 import { Counter, Gauge, Histogram, Registry as MetricsRegistry, collectDefaultMetrics } from 'prom-client';
 import { UPSTREAM_ERROR_KINDS, type UpstreamErrorKind } from '../proxy/upstream-error.ts';
 import type { RegistryView } from '../registry/registry-view.ts';
+import { DEPLOYMENT_STATES, deploymentState } from '../sleep/deployment-state.ts';
 import { DIRECT, RequestCounts, UNKNOWN } from './request-counts.ts';
+import type { WakeObserver, WakeResult } from './wake-observer.ts';
+import { WAKE_RESULTS } from './wake-observer.ts';
 
 export interface ProxyMetricsOptions {
   readonly registry: RegistryView;
@@ -11,6 +14,8 @@ export interface ProxyMetricsOptions {
 
 /** Up to the default 30 s upstream timeout, and a little beyond for slow streams. */
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+/** A wake starts containers: seconds to the default WAKE_TIMEOUT of 5 minutes. */
+const WAKE_BUCKETS = [1, 2.5, 5, 10, 20, 30, 60, 120, 180, 300];
 
 /**
  * With WORKERS > 1 the primary sums each metric over the workers; the ones every
@@ -23,13 +28,16 @@ const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 1
  * get their own label values, everything else is counted as `(unknown)`, and a
  * deployment's series go when it leaves the table.
  */
-export class ProxyMetrics {
+export class ProxyMetrics implements WakeObserver {
   readonly register = new MetricsRegistry();
   readonly #counts = new RequestCounts();
   readonly #duration: Histogram;
   readonly #upstreamErrors: Counter<'kind'>;
   readonly #events: Counter;
   readonly #resyncs: Counter;
+  readonly #wakes: Counter<'result'>;
+  readonly #wakeDuration: Histogram<'result'>;
+  readonly #held: Gauge;
   readonly #registry: RegistryView;
   readonly #onDeployment: (name: string) => void;
   readonly #onResync: () => void;
@@ -99,6 +107,43 @@ export class ProxyMetrics {
       help: 'Full snapshot loads from etcd: the first one at start, then one after each watch failure or reconnect.',
       registers,
     });
+    new Gauge({
+      name: 'branch_proxy_deployments',
+      help: 'Deployments in the route table by state: awake, sleeping (sleep step running), asleep, waking.',
+      labelNames: ['state'] as const,
+      registers,
+      aggregator: 'max',
+      collect() {
+        const counts = new Map(DEPLOYMENT_STATES.map((state) => [state, 0]));
+        for (const d of table().deployments.values()) {
+          const state = deploymentState(d);
+          counts.set(state, counts.get(state)! + 1);
+        }
+        for (const [state, n] of counts) this.set({ state }, n);
+      },
+    });
+    this.#wakes = new Counter({
+      name: 'branch_proxy_wakes_total',
+      help: `Wakes this proxy ran, by how they ended (${WAKE_RESULTS.join(', ')}).`,
+      labelNames: ['result'] as const,
+      registers,
+    });
+    this.#wakeDuration = new Histogram({
+      name: 'branch_proxy_wake_duration_seconds',
+      help: 'Time from claiming a wake to its end (every listed service routed and accepting connections, or the failure), by result.',
+      labelNames: ['result'] as const,
+      buckets: WAKE_BUCKETS,
+      registers,
+    });
+    for (const result of WAKE_RESULTS) {
+      this.#wakes.inc({ result }, 0);
+      this.#wakeDuration.zero({ result });
+    }
+    this.#held = new Gauge({
+      name: 'branch_proxy_held_requests',
+      help: 'Requests to a deployment that is not awake, held until its services are back (at most WAKE_HOLD).',
+      registers,
+    });
     collectDefaultMetrics({ register: this.register });
 
     this.#onDeployment = (name) => {
@@ -131,6 +176,15 @@ export class ProxyMetrics {
 
   upstreamError(kind: UpstreamErrorKind): void {
     this.#upstreamErrors.inc({ kind });
+  }
+
+  wakeEnded(result: WakeResult, seconds: number): void {
+    this.#wakes.inc({ result });
+    this.#wakeDuration.observe({ result }, seconds);
+  }
+
+  held(delta: 1 | -1): void {
+    this.#held.inc(delta);
   }
 
   /** Prometheus text exposition of every metric. */

@@ -12,6 +12,9 @@ export function observeRequests(metrics: ProxyMetrics, activity: ActivityTracker
     upgrade(deployment, service) {
       activity.touch(deployment, service);
     },
+    streaming(deployment, service) {
+      activity.touch(deployment, service);
+    },
     upstreamError(kind) {
       metrics.upstreamError(kind);
     },

@@ -15,8 +15,11 @@ export type ForwardErrorHandler = (err: Error, responded: boolean) => void;
 
 /** Moves one request (or WebSocket) to a backend. The engines behind it are replaceable. */
 export interface Forwarder {
-  /** `onClose` runs once when the response has finished or the client has gone, after an unfinished upstream request was aborted. */
-  web(req: IncomingMessage, res: ServerResponse, target: Target, onError: ForwardErrorHandler, onClose?: () => void): void;
+  /**
+   * `onClose` runs once when the response has finished or the client has gone, after an unfinished upstream request was aborted.
+   * `body`: the request body, already read (a request held while its deployment woke); otherwise it streams from `req`.
+   */
+  web(req: IncomingMessage, res: ServerResponse, target: Target, onError: ForwardErrorHandler, onClose?: () => void, body?: Buffer): void;
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, target: Target, onError: ForwardErrorHandler): void;
   /** Open WebSocket pairs; for metrics. */
   readonly openWebSockets: number;

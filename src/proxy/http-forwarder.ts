@@ -19,7 +19,7 @@ export interface HttpForwarderOptions {
 }
 
 export interface HttpForwarder {
-  web(req: IncomingMessage, res: ServerResponse, target: Target, onError: ForwardErrorHandler, onClose?: () => void): void;
+  web(req: IncomingMessage, res: ServerResponse, target: Target, onError: ForwardErrorHandler, onClose?: () => void, body?: Buffer): void;
   close(): Promise<void>;
 }
 
@@ -40,7 +40,7 @@ export function createHttpForwarder(options: HttpForwarderOptions): HttpForwarde
   };
   const agent = new Agent({ connect, headersTimeout: options.upstreamTimeoutMs, bodyTimeout: 0, keepAliveTimeout: 30_000 });
   return {
-    web(req, res, target, onError, onClose) {
+    web(req, res, target, onError, onClose, body) {
       const headers = req.headers;
       // A request has a body when it says so; GET/HEAD without one must not wait for it.
       const hasBody = headers['content-length'] !== undefined ? headers['content-length'] !== '0' : headers['transfer-encoding'] !== undefined || (req.httpVersionMajor === 2 && h2RequestHasBody(req));
@@ -54,7 +54,7 @@ export function createHttpForwarder(options: HttpForwarderOptions): HttpForwarde
       res.on('close', handler.onClose);
       // `as string[]`: undici's types list strings only; an array value (set-cookie) is sent as repeated lines, as from an object.
       agent.dispatch(
-        { origin: target.origin, path: originForm(req.url), method: req.method ?? 'GET', headers: list as string[], body: hasBody ? req : null },
+        { origin: target.origin, path: originForm(req.url), method: req.method ?? 'GET', headers: list as string[], body: hasBody ? (body ?? req) : null },
         handler,
       );
     },

@@ -14,6 +14,8 @@ import type { ErrorInfo } from '../web/error-page.ts';
 import { linkBase } from '../web/links.ts';
 import type { Forwarder } from './forwarder.ts';
 import { responseFinished } from './response-finished.ts';
+import { ROBOTS_HEADER, ROBOTS_VALUE, robotsPolicy, sendRobotsTxt } from './robots.ts';
+import type { WakeGate } from './wake-gate.ts';
 import { classifyUpstreamError } from './upstream-error.ts';
 import type { UpstreamErrorKind } from './upstream-error.ts';
 
@@ -29,6 +31,8 @@ export interface RequestObserver {
   request(deployment: string | undefined, service: string | undefined, status: number, seconds: number, servedBy?: string): void;
   /** A WebSocket was handed to a backend. */
   upgrade(deployment: string, service: string): void;
+  /** A WebSocket is still in use: called while it is open (every `openStreamTouchMs`) and when it closes. For activity. */
+  streaming?(deployment: string, service: string): void;
   upstreamError(kind: UpstreamErrorKind): void;
 }
 
@@ -48,6 +52,12 @@ export interface ProxyHandlerOptions {
   readonly observer?: RequestObserver;
   /** Access control; undefined when the proxy is open to everyone. */
   readonly gate?: AccessGate;
+  /** Requests to sleeping deployments (issue #13); undefined: they get the 503 page. */
+  readonly wakeGate?: WakeGate;
+  /** With SLEEP_AFTER: how often open WebSockets count as activity, so a deployment in use over one never looks idle. */
+  readonly openStreamTouchMs?: number;
+  /** ROBOTS_ALLOW: deployments crawlers may index (`*`: all); the others get X-Robots-Tag and a disallowing /robots.txt. */
+  readonly robotsAllow?: readonly string[] | '*';
 }
 
 /** Names the base that served a response through a fallback (issue #14); set by the proxy, after the backend's own headers. */
@@ -68,8 +78,17 @@ export function createProxyHandler(o: ProxyHandlerOptions) {
   const gate = o.gate;
   const observer = o.observer;
   const fallback = o.fallbackDeployment;
+  const wakeGate = o.wakeGate;
+  const robots = robotsPolicy(o.robotsAllow ?? []);
+  const openSockets = o.openStreamTouchMs !== undefined && observer?.streaming ? new Map<Duplex, { deployment: string; service: string }>() : undefined;
+  const touchTimer = openSockets
+    ? setInterval(() => {
+        for (const s of openSockets.values()) observer?.streaming?.(s.deployment, s.service);
+      }, o.openStreamTouchMs).unref()
+    : undefined;
 
-  function route(req: IncomingMessage, res: ServerResponse, match: HostMatch): void {
+  /** `body`: a held request's body, read while its deployment woke (see wake-gate.ts). */
+  function route(req: IncomingMessage, res: ServerResponse, match: HostMatch, body?: Buffer): void {
     if (match.kind === 'dashboard') return o.dashboard(req, res);
     const start = performance.now();
     if (match.kind === 'foreign') {
@@ -80,17 +99,26 @@ export function createProxyHandler(o: ProxyHandlerOptions) {
     }
     const resolution = o.registry.resolve(match.label, o.defaultService, fallback);
     if (resolution.kind !== 'route') {
+      if (resolution.kind === 'asleep' && wakeGate) {
+        // A crawler's robots.txt must not wake anything.
+        if (req.url === '/robots.txt' && robots?.noindex(resolution.deployment.name)) return sendRobotsTxt(req.method, res);
+        return wakeGate.request(req, res, resolution, hostOf(match), (held) => route(req, res, match, held));
+      }
       if (o.registry.ready) sendError(req, res, notRoutedInfo(resolution, hostOf(match), match.domain, o.registry.table, linkBase(req), o.defaultService, { stops: o.stops, fallbackDeployment: fallback }));
       else sendError(req, res, notLoadedInfo(hostOf(match), match.domain, linkBase(req)), RETRY_SOON);
-      if (accessLogOn) accessLog(req, res, performance.now() - start, resolution.kind === 'unknown-service' ? resolution.deployment.name : undefined, resolution.kind === 'unknown-service' ? resolution.service : undefined);
-      observer?.request(resolution.kind === 'unknown-service' ? resolution.deployment.name : undefined, undefined, res.statusCode, (performance.now() - start) / 1000);
+      const named = resolution.kind === 'unknown-deployment' ? undefined : resolution;
+      if (accessLogOn) accessLog(req, res, performance.now() - start, named?.deployment.name, named?.service);
+      observer?.request(named?.deployment.name, undefined, res.statusCode, (performance.now() - start) / 1000);
       return;
     }
     const { deployment, service, target } = resolution;
     // The deployment asked for is what the gate checked and what logs and metrics count; the base only answers.
-    // (Seam for sleeping deployments: a base that is asleep would be woken here, like the deployment itself.)
     const servedBy = resolution.servedBy?.name;
     if (servedBy !== undefined) res.setHeader(FALLBACK_HEADER, servedBy);
+    if (robots?.noindex(deployment.name)) {
+      if (req.url === '/robots.txt') return sendRobotsTxt(req.method, res);
+      res.setHeader(ROBOTS_HEADER, ROBOTS_VALUE);
+    }
     const onError = (err: Error, responded: boolean): void => {
       upstreamFailed(err, match, resolution, 'upstream error', responded ? undefined : (info) => sendError(req, res, info));
       if (responded) res.destroy();
@@ -104,12 +132,13 @@ export function createProxyHandler(o: ProxyHandlerOptions) {
             observer?.request(deployment.name, service, res.statusCode, ms / 1000, servedBy);
           }
         : undefined;
-    o.forwarder.web(req, res, target, onError, onClose);
+    o.forwarder.web(req, res, target, onError, onClose, body);
   }
 
   /** The socket already has its error listener (onUpgrade here, or the access gate's). */
   function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, match: HostMatch): void {
     const resolution = match.kind === 'label' ? o.registry.resolve(match.label, o.defaultService, fallback) : undefined;
+    if (resolution?.kind === 'asleep' && wakeGate) return wakeGate.upgrade(req, socket, resolution);
     if (match.kind !== 'label' || resolution?.kind !== 'route') {
       const info =
         match.kind === 'foreign'
@@ -122,6 +151,13 @@ export function createProxyHandler(o: ProxyHandlerOptions) {
     const servedBy = resolution.servedBy?.name;
     o.log.info({ event: 'websocket-opened', deployment: deployment.name, service, target: target.address, fallback: servedBy, url: req.url }, 'websocket opened');
     observer?.upgrade(deployment.name, service);
+    if (openSockets) {
+      openSockets.set(socket, { deployment: deployment.name, service });
+      socket.once('close', () => {
+        openSockets.delete(socket);
+        observer?.streaming?.(deployment.name, service);
+      });
+    }
     o.forwarder.upgrade(req, socket, head, target, (err, upgraded) => {
       const answer = !upgraded && socket.writable ? (info: ErrorInfo) => socket.end(rawErrorResponse(info)) : undefined;
       upstreamFailed(err, match, resolution, 'websocket upstream error', answer);
@@ -169,7 +205,9 @@ export function createProxyHandler(o: ProxyHandlerOptions) {
     socket.on('error', () => socket.destroy());
     upgrade(req, socket, head, o.matchHost(req.headers.host));
   };
-  return gate ? gated({ gate, matchHost: o.matchHost, registry: o.registry, defaultService: o.defaultService, fallbackDeployment: fallback, log: o.log, route, upgrade }) : { onRequest, onUpgrade };
+  const stop = (): void => clearInterval(touchTimer);
+  const handlers = gate ? gated({ gate, matchHost: o.matchHost, registry: o.registry, defaultService: o.defaultService, fallbackDeployment: fallback, log: o.log, route, upgrade }) : { onRequest, onUpgrade };
+  return { ...handlers, stop };
 }
 
 function hostOf(match: Extract<HostMatch, { kind: 'label' }>): string {

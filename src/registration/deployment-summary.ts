@@ -1,4 +1,6 @@
+import type { LastWakeValue } from '../registry/codec.ts';
 import { decodeEntry } from '../registry/codec.ts';
+import type { LastWake, SleepRecord } from '../sleep/sleep-record.ts';
 import { formatHostPort } from '../routing/host-port.ts';
 
 /** One key/value as etcd returns it; only what the summary reads. */
@@ -26,6 +28,10 @@ export interface DeploymentSummary {
   readonly default: string | undefined;
   readonly lastRequest: string | undefined;
   readonly services: readonly ServiceSummary[];
+  /** The sleep record, while the deployment is not awake (issue #13). */
+  readonly sleep?: SleepRecord;
+  /** The last wake: the record's while there is one (it carries a failure), else `<deployment>/last-wake`. */
+  readonly lastWake?: LastWake;
 }
 
 /**
@@ -34,15 +40,23 @@ export interface DeploymentSummary {
  * what `ls` shows is what the proxy routes.
  */
 export function summarizeDeployments(prefix: string, entries: Iterable<RegistryEntry>): DeploymentSummary[] {
-  const deployments = new Map<string, { fields: Map<string, string>; services: Map<string, { ip?: string; port?: number; leased: boolean }> }>();
+  type Collected = { fields: Map<string, string>; services: Map<string, { ip?: string; port?: number; leased: boolean }>; sleep?: SleepRecord; lastWake?: LastWake };
+  const deployments = new Map<string, Collected>();
+  const collected = (name: string): Collected => {
+    let d = deployments.get(name);
+    if (!d) deployments.set(name, (d = { fields: new Map(), services: new Map() }));
+    return d;
+  };
   for (const entry of entries) {
     const decoded = decodeEntry(prefix, entry.key.toString(), entry.value);
     if (!decoded.ok) continue;
     const { ref, value } = decoded;
-    let d = deployments.get(ref.deployment);
-    if (!d) deployments.set(ref.deployment, (d = { fields: new Map(), services: new Map() }));
+    const d = collected(ref.deployment);
     if (ref.service === undefined) {
-      d.fields.set(ref.field, String(value));
+      // A deployment whose only key is its sleep record is still known, as in the proxy's table.
+      if (ref.field === 'sleep') d.sleep = value as SleepRecord;
+      else if (ref.field === 'last-wake') d.lastWake = value as LastWakeValue;
+      else d.fields.set(ref.field, String(value));
       continue;
     }
     let s = d.services.get(ref.service);
@@ -62,6 +76,8 @@ export function summarizeDeployments(prefix: string, entries: Iterable<RegistryE
       services: [...d.services.entries()]
         .sort(([a], [b]) => a.localeCompare(b))
         .map(([service, s]) => ({ service, ip: s.ip, port: s.port, target: targetOf(s.ip, s.port), leased: s.leased })),
+      ...(d.sleep ? { sleep: d.sleep } : {}),
+      ...(d.sleep?.lastWake ?? d.lastWake ? { lastWake: d.sleep?.lastWake ?? d.lastWake } : {}),
     }));
 }
 

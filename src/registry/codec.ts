@@ -7,9 +7,21 @@ import type { SleepRecord } from '../sleep/sleep-record.ts';
 import { decodeLastWake, decodeSleepRecord, MAX_SLEEP_RECORD_BYTES } from '../sleep/sleep-record.ts';
 import { parseKey } from './keys.ts';
 
+/** A last completed wake as `<deployment>/last-wake` stores it. */
+export interface LastWakeValue {
+  readonly ms: number;
+  readonly at: string;
+}
+
+/**
+ * A decoded value: a number for `port`, a SleepRecord for `sleep`, a
+ * LastWakeValue for `last-wake`, a string for every other field.
+ */
+export type DecodedValue = string | number | SleepRecord | LastWakeValue;
+
 /** What a registry key/value pair means for the route table, or why it is ignored. */
 export type Decoded =
-  | { readonly ok: true; readonly ref: KeyRef; readonly value: string | number }
+  | { readonly ok: true; readonly ref: KeyRef; readonly value: DecodedValue }
   | { readonly ok: false; readonly ref: KeyRef | undefined; readonly reason: string };
 
 /** Longer values are not anything the registry writes; refuse them before decoding. */
@@ -36,6 +48,14 @@ export function decodeEntry(prefix: string, key: string, value: Uint8Array): Dec
   const k = decodeKey(prefix, key);
   if (!k.ok) return { ok: false, ref: undefined, reason: k.reason };
   const { ref } = k;
+  if (ref.field === 'sleep') {
+    const sleep = decodeSleepValue(value);
+    return sleep.ok ? { ok: true, ref, value: sleep.record } : { ok: false, ref, reason: `sleep record: ${sleep.reason}` };
+  }
+  if (ref.field === 'last-wake') {
+    const lastWake = decodeLastWakeValue(value);
+    return lastWake.ok ? { ok: true, ref, value: lastWake.lastWake } : { ok: false, ref, reason: `last-wake: ${lastWake.reason}` };
+  }
   if (value.byteLength > MAX_VALUE_BYTES) return { ok: false, ref, reason: `value is ${value.byteLength} bytes, more than ${MAX_VALUE_BYTES}` };
   let text: string;
   try {
@@ -65,6 +85,9 @@ function validate(ref: KeyRef, text: string): string | undefined {
       return DNS_LABEL.test(text) ? undefined : 'default is not a service name (lowercase DNS label)';
     case 'fallback':
       return DNS_LABEL.test(text) ? undefined : 'fallback is not a deployment name (lowercase DNS label)';
+    case 'sleep':
+    case 'last-wake':
+      return undefined; // decoded as JSON in decodeEntry, never here
   }
 }
 
@@ -84,7 +107,7 @@ export function decodeSleepValue(value: Uint8Array): { ok: true; record: SleepRe
 }
 
 /** Decodes the value of `<deployment>/last-wake`. */
-export function decodeLastWakeValue(value: Uint8Array): { ok: true; lastWake: { ms: number; at: string } } | { ok: false; reason: string } {
+export function decodeLastWakeValue(value: Uint8Array): { ok: true; lastWake: LastWakeValue } | { ok: false; reason: string } {
   if (value.byteLength > MAX_VALUE_BYTES) return { ok: false, reason: `value is ${value.byteLength} bytes, more than ${MAX_VALUE_BYTES}` };
   const text = decodeUtf8(value);
   if (text === undefined) return { ok: false, reason: 'value is not UTF-8 text' };

@@ -12,20 +12,16 @@
  * Both the proxy (reading) and the CLI (writing) use these helpers.
  */
 export type ServiceField = 'ip' | 'port';
-export type DeploymentField = 'created' | 'branch' | 'default' | 'last-request' | 'fallback';
+export type DeploymentField = 'created' | 'branch' | 'default' | 'last-request' | 'fallback' | SleepStateField;
 
 export type KeyRef =
   | { readonly deployment: string; readonly service: string; readonly field: ServiceField }
   | { readonly deployment: string; readonly service?: undefined; readonly field: DeploymentField };
 
-/**
- * Keys of the sleep and wake state (issue #13). Not yet DeploymentFields: the
- * route table keeps only string fields until it gains `sleep?: SleepRecord`,
- * so `parseKey` leaves them out and the sleep modules use `sleepStateKey`.
- */
+/** Keys of the sleep and wake state (issue #13): JSON values, decoded by the codec like the others. */
 export type SleepStateField = 'sleep' | 'last-wake';
 
-const DEPLOYMENT_FIELDS: ReadonlySet<string> = new Set<DeploymentField>(['created', 'branch', 'default', 'last-request', 'fallback']);
+const DEPLOYMENT_FIELDS: ReadonlySet<string> = new Set<DeploymentField>(['created', 'branch', 'default', 'last-request', 'fallback', 'sleep', 'last-wake']);
 
 /** Splits a key into its parts, or undefined when it is not one of the registry's keys. */
 export function parseKey(prefix: string, key: string): KeyRef | undefined {

@@ -21,6 +21,11 @@ export const MAX_FALLBACK_STEPS = 3;
  *    A deployment's base is its own `fallback` key, else `fallback` (the
  *    FALLBACK_DEPLOYMENT setting). A label naming no deployment stays unknown:
  *    a typo must not silently show the base.
+ * 3. A service that is not routed but listed in the sleep record of the
+ *    deployment that would serve it (the one asked for, or a base on its
+ *    chain) resolves to `asleep` (issue #13): the request wakes that one.
+ *    Services a sleeping branch does not list still fall back to its base.
+ *    Checked only after a routed lookup failed, so awake routes pay nothing.
  */
 export function resolveLabel(deployments: ReadonlyMap<string, Deployment>, label: string, defaultService: string, fallback: string | undefined): Resolution {
   const exact = deployments.get(label);
@@ -28,7 +33,7 @@ export function resolveLabel(deployments: ReadonlyMap<string, Deployment>, label
     const service = exact.defaultService ?? defaultService;
     const target = exact.services.get(service)?.target;
     if (target) return { kind: 'route', deployment: exact, service, target, servedBy: undefined };
-    return viaBases(deployments, exact, exact.defaultService ?? inheritedDefault(deployments, exact, fallback) ?? defaultService, fallback);
+    return viaBases(deployments, exact, exact.defaultService ?? exact.sleep?.defaultService ?? inheritedDefault(deployments, exact, fallback) ?? defaultService, fallback);
   }
   let nearest: Deployment | undefined;
   let nearestDash = 0;
@@ -38,6 +43,8 @@ export function resolveLabel(deployments: ReadonlyMap<string, Deployment>, label
     const service = label.slice(dash + 1);
     const target = deployment.services.get(service)?.target;
     if (target) return { kind: 'route', deployment, service, target, servedBy: undefined };
+    // Not routed: a sleeping deployment's listed service counts as routable (a request wakes it).
+    if (deployment.sleep !== undefined && deployment.sleep.services.includes(service)) return { kind: 'asleep', deployment, service, sleeper: deployment };
     if (!nearest) {
       nearest = deployment;
       nearestDash = dash;
@@ -54,6 +61,7 @@ export function resolveLabel(deployments: ReadonlyMap<string, Deployment>, label
 function viaBases(deployments: ReadonlyMap<string, Deployment>, asked: Deployment, service: string, fallback: string | undefined): Resolution {
   const own = asked.services.get(service)?.target;
   if (own) return { kind: 'route', deployment: asked, service, target: own, servedBy: undefined };
+  if (asked.sleep !== undefined && asked.sleep.services.includes(service)) return { kind: 'asleep', deployment: asked, service, sleeper: asked };
   let current = asked;
   let first: Deployment | undefined;
   let second: Deployment | undefined;
@@ -62,6 +70,8 @@ function viaBases(deployments: ReadonlyMap<string, Deployment>, asked: Deploymen
     if (!base || base === asked || base === first || base === second) break;
     const target = base.services.get(service)?.target;
     if (target) return { kind: 'route', deployment: asked, service, target, servedBy: base };
+    // A base that is asleep wakes for the branches that fall back to it.
+    if (base.sleep !== undefined && base.sleep.services.includes(service)) return { kind: 'asleep', deployment: asked, service, sleeper: base };
     if (step === 0) first = base;
     else second = base;
     current = base;

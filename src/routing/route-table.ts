@@ -1,4 +1,6 @@
+import type { DecodedValue, LastWakeValue } from '../registry/codec.ts';
 import type { DeploymentField, KeyRef } from '../registry/keys.ts';
+import type { SleepRecord } from '../sleep/sleep-record.ts';
 import type { BackendPolicy } from './backend-policy.ts';
 import type { Deployment, Resolution, RouteChange, Target } from './route-types.ts';
 import { resolveLabel } from './resolve-label.ts';
@@ -10,7 +12,7 @@ import { RouteTarget, TableDeployment, TableService } from './table-entries.ts';
 export type { Deployment, Resolution, RouteChange, Service, Target } from './route-types.ts';
 
 const META_FIELD = { created: 'created', branch: 'branch', default: 'defaultService', 'last-request': 'lastRequest', fallback: 'fallback' } as const satisfies Record<
-  DeploymentField,
+  Exclude<DeploymentField, 'sleep' | 'last-wake'>,
   keyof Deployment
 >;
 
@@ -38,10 +40,13 @@ export class RouteTable {
   }
 
   /** Sets one field. Returns the route change it causes, if any. */
-  set(ref: KeyRef, value: string | number): RouteChange | undefined {
+  /** Sets one field, with the value as the codec decoded it for that field. Returns the route change it causes, if any. */
+  set(ref: KeyRef, value: DecodedValue): RouteChange | undefined {
     const deployment = this.#deploymentFor(ref.deployment);
     if (ref.service === undefined) {
-      deployment[META_FIELD[ref.field]] = String(value);
+      if (ref.field === 'sleep') deployment.sleep = value as SleepRecord;
+      else if (ref.field === 'last-wake') deployment.lastWake = value as LastWakeValue;
+      else deployment[META_FIELD[ref.field]] = String(value);
       return undefined;
     }
     let service = deployment.services.get(ref.service);
@@ -61,7 +66,9 @@ export class RouteTable {
     if (!deployment) return undefined;
     let change: RouteChange | undefined;
     if (ref.service === undefined) {
-      deployment[META_FIELD[ref.field]] = undefined;
+      if (ref.field === 'sleep') deployment.sleep = undefined;
+      else if (ref.field === 'last-wake') deployment.lastWake = undefined;
+      else deployment[META_FIELD[ref.field]] = undefined;
     } else {
       const service = deployment.services.get(ref.service);
       if (!service) return undefined;
@@ -70,9 +77,7 @@ export class RouteTable {
       change = this.#retarget(deployment, service, before);
       if (service.ip === undefined && service.port === undefined) deployment.services.delete(ref.service);
     }
-    if (deployment.services.size === 0 && deployment.branch === undefined && deployment.created === undefined && deployment.defaultService === undefined && deployment.lastRequest === undefined && deployment.fallback === undefined) {
-      this.#deployments.delete(ref.deployment);
-    }
+    if (isEmpty(deployment)) this.#deployments.delete(ref.deployment);
     return change;
   }
 
@@ -120,4 +125,18 @@ export class RouteTable {
     }
     return { ...base, type: 'changed', target: after, previous: before };
   }
+}
+
+/** Nothing left of it in the registry: a deployment with only a sleep record (or last-wake) stays known. */
+function isEmpty(d: TableDeployment): boolean {
+  return (
+    d.services.size === 0 &&
+    d.branch === undefined &&
+    d.created === undefined &&
+    d.defaultService === undefined &&
+    d.lastRequest === undefined &&
+    d.fallback === undefined &&
+    d.sleep === undefined &&
+    d.lastWake === undefined
+  );
 }

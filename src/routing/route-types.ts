@@ -21,6 +21,8 @@ export interface Service {
   readonly blocked?: string;
 }
 
+import type { SleepRecord } from '../sleep/sleep-record.ts';
+
 export interface Deployment {
   readonly name: string;
   readonly branch?: string;
@@ -30,6 +32,10 @@ export interface Deployment {
   readonly lastRequest?: string;
   /** The deployment it declares as its base (registry key `fallback`), overriding FALLBACK_DEPLOYMENT. */
   readonly fallback?: string;
+  /** Present while it is not awake (sleeping, asleep or waking); keeps a deployment without routes known. */
+  readonly sleep?: SleepRecord;
+  /** How long its last completed wake took (`<deployment>/last-wake`, outlives the record). */
+  readonly lastWake?: { readonly ms: number; readonly at: string };
   readonly services: ReadonlyMap<string, Service>;
 }
 
@@ -49,6 +55,11 @@ export interface RouteChange {
 export type Resolution =
   | { readonly kind: 'route'; readonly deployment: Deployment; readonly service: string; readonly target: Target; readonly servedBy: Deployment | undefined }
   | { readonly kind: 'unknown-service'; readonly deployment: Deployment; readonly service: string }
+  /**
+   * Not routed because `sleeper` (the deployment asked for, or the base that would
+   * serve it) has a sleep record listing the service: a request wakes `sleeper`.
+   */
+  | { readonly kind: 'asleep'; readonly deployment: Deployment; readonly service: string; readonly sleeper: Deployment }
   | { readonly kind: 'unknown-deployment'; readonly label: string };
 
 /** Two targets are the same backend when host and port match (the strings may be different copies). */

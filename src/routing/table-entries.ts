@@ -1,3 +1,4 @@
+import type { SleepRecord } from '../sleep/sleep-record.ts';
 import type { Deployment, Service, Target } from './route-types.ts';
 import { ServiceMap } from './service-map.ts';
 
@@ -55,6 +56,9 @@ export class TableDeployment implements Deployment {
   defaultService: string | undefined = undefined;
   lastRequest: string | undefined = undefined;
   fallback: string | undefined = undefined;
+  // Per deployment, not per route; undefined for every awake deployment.
+  sleep: SleepRecord | undefined = undefined;
+  lastWake: { readonly ms: number; readonly at: string } | undefined = undefined;
   readonly services = new ServiceMap<TableService>();
 
   constructor(readonly name: string) {}

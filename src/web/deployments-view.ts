@@ -6,6 +6,8 @@ import type { InheritedService } from '../routing/inherited-services.ts';
 import type { LinkBase } from './links.ts';
 import { deploymentUrl } from './links.ts';
 import { defaultServiceFirst } from './service-order.ts';
+import type { DeploymentState } from '../sleep/deployment-state.ts';
+import { deploymentState } from '../sleep/deployment-state.ts';
 
 /** Whether a target accepted a TCP connection the last time it was probed. */
 export interface Reachability {
@@ -62,6 +64,13 @@ export interface ServiceView {
   lastVisited: string | null;
 }
 
+/** The last wake of a deployment: its duration (null when it failed), when it ended, and why it failed. */
+export interface LastWakeView {
+  ms: number | null;
+  at: string;
+  error: string | null;
+}
+
 /** The stable JSON shape of a deployment, shared by the API, the live feed and the dashboard. */
 export interface DeploymentView {
   name: string;
@@ -78,15 +87,26 @@ export interface DeploymentView {
   stopped: boolean;
   /** When this proxy saw its last service go (ISO-8601); null while running, or when it had stopped before the proxy started. */
   stoppedAt: string | null;
-  /** Default service first, then by name. */
+  /** `awake`, or while its sleep record exists: `sleeping` (sleep step running), `asleep`, `waking`. */
+  state: DeploymentState;
+  /** When it entered that state (ISO-8601); null while awake. */
+  stateSince: string | null;
+  /** The last wake: the record's while there is one (it carries a failure), else the last completed one; null when never woken. */
+  lastWake: LastWakeView | null;
+  /**
+   * Default service first, then by name. While not awake, the services its
+   * sleep record lists are here too (not routable: opening one wakes it).
+   */
   services: ServiceView[];
   /** Present only when the deployment inherits services through a fallback; by name. */
   inherited?: InheritedServiceView[];
 }
 
 export function viewDeployment(d: Deployment, sources: ViewSources, base: LinkBase, domain: string): DeploymentView {
-  const defaultService = d.defaultService ?? sources.defaultService;
-  const stop = sources.stops?.stop(d.name);
+  const defaultService = d.defaultService ?? d.sleep?.defaultService ?? sources.defaultService;
+  // Its services went because it sleeps, not because it stopped.
+  const stop = d.sleep ? undefined : sources.stops?.stop(d.name);
+  const lastWake = d.sleep?.lastWake ?? d.lastWake;
   const view: DeploymentView = {
     name: d.name,
     branch: d.branch ?? null,
@@ -96,7 +116,10 @@ export function viewDeployment(d: Deployment, sources: ViewSources, base: LinkBa
     lastVisited: iso(sources.activity?.lastVisited(d)),
     stopped: stop !== undefined,
     stoppedAt: iso(stop?.at),
-    services: defaultServiceFirst(d.services.values(), defaultService)
+    state: deploymentState(d),
+    stateSince: d.sleep?.since ?? null,
+    lastWake: lastWake ? { ms: lastWake.ms ?? null, at: lastWake.at, error: ('error' in lastWake ? lastWake.error : undefined) ?? null } : null,
+    services: defaultServiceFirst([...d.services.values(), ...sleepingServices(d)], defaultService)
       .map((s) => {
         const probe = s.target ? sources.reachability?.status(s.target) : undefined;
         return {
@@ -127,6 +150,11 @@ export function sortNewestFirst(deployments: Iterable<Deployment>): Deployment[]
 
 export function viewDeployments(table: RouteTableView, sources: ViewSources, base: LinkBase, domain: string): DeploymentView[] {
   return sortNewestFirst(table.deployments.values()).map((d) => viewDeployment(d, sources, base, domain));
+}
+
+/** The services a sleep record lists that have no keys while the deployment sleeps. */
+function sleepingServices(d: Deployment): { name: string; target?: undefined }[] {
+  return (d.sleep?.services ?? []).filter((name) => !d.services.has(name)).map((name) => ({ name }));
 }
 
 function iso(ms: number | undefined): string | null {

@@ -61,6 +61,7 @@ export function notRoutedInfo(
       dashboard,
     };
   }
+  if (resolution.kind === 'asleep') return asleepInfo(resolution, host, dashboard);
   const suggestions = suggestDeployments(resolution.label, table.deployments.values()).map(({ deployment: d, service }) => ({
     label: service === undefined ? d.name : `${d.name}-${service}`,
     href: deploymentUrl(base, domain, d.name, service),
@@ -82,6 +83,25 @@ export function notRoutedInfo(
     host,
     suggestions,
     ...(listed.length > 0 ? { links: listed, linksTitle: 'Newest deployments' } : {}),
+    dashboard,
+  };
+}
+
+/**
+ * A service whose deployment is asleep, for requests that do not wake it (the
+ * wake gate answers the others). 503, not 404: it will be back.
+ */
+function asleepInfo(resolution: Extract<Resolution, { kind: 'asleep' }>, host: string, dashboard: string): ErrorInfo {
+  const { deployment: d, service, sleeper } = resolution;
+  return {
+    status: 503,
+    error: 'deployment-asleep',
+    title: 'Deployment asleep',
+    message: `Deployment "${sleeper.name}" is asleep (${sleeper.sleep?.state ?? 'asleep'} since ${sleeper.sleep?.since ?? 'a while'}). Opening it in a browser wakes it.`,
+    host,
+    deployment: d.name,
+    ...(d.branch === undefined ? {} : { branch: d.branch }),
+    service,
     dashboard,
   };
 }

@@ -147,7 +147,7 @@ type ProbeOutcome = Pick<Reachability, 'reachable' | 'reason'>;
  * a registry entry naming a host that resolves to a metadata address is never
  * touched, not even by the probe.
  */
-async function accepts(target: Target, timeoutMs: number, policy: BackendPolicy): Promise<ProbeOutcome> {
+export async function accepts(target: Target, timeoutMs: number, policy: BackendPolicy): Promise<ProbeOutcome> {
   let address: string;
   try {
     address = await resolveAllowed(target.host, target.port, policy);

@@ -2,7 +2,7 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
-import { deploymentKey, serviceKey } from '../../src/registry/keys.ts';
+import { deploymentKey, serviceKey, sleepStateKey } from '../../src/registry/keys.ts';
 import type { Backend } from '../helpers/backend.ts';
 import { startBackend } from '../helpers/backend.ts';
 import type { EtcdServer } from '../helpers/etcd.ts';
@@ -243,6 +243,63 @@ describe('dashboard in a real browser (headless Chromium)', () => {
     }
     await etcd.client.delete().prefix(`${P}feature-gone/`);
     await page.waitForSelector('li[data-deployment="feature-gone"]', { state: 'detached', timeout: 10_000 });
+  });
+
+  test('a deployment with a sleep record shows "asleep since 3 h" and its service links, then "waking up…", then awake', async () => {
+    await page.goto(dashboard);
+    const since = new Date(Date.now() - 3 * 3_600_000 - 60_000).toISOString();
+    // What the sleeper leaves in etcd: the deployment keys and the record, no service keys.
+    await etcd.client.put(deploymentKey(P, 'feature-nap', 'branch')).value('feature/nap');
+    await etcd.client.put(deploymentKey(P, 'feature-nap', 'created')).value(new Date(Date.now() - 86_400_000).toISOString());
+    await etcd.client.put(sleepStateKey(P, 'feature-nap', 'last-wake')).value(JSON.stringify({ ms: 4200, at: new Date(Date.now() - 86_400_000).toISOString() }));
+    await etcd.client.put(sleepStateKey(P, 'feature-nap', 'sleep')).value(JSON.stringify({ state: 'asleep', since, services: ['web', 'api'], defaultService: 'web' }));
+
+    const card = page.locator('li[data-deployment="feature-nap"]');
+    const badge = card.locator('.sleep-badge');
+    await badge.waitFor({ state: 'visible', timeout: 10_000 });
+    assert.equal(await badge.innerText(), 'asleep since 3 h');
+    const badgeBox = await badge.boundingBox();
+    const cardBox = await card.boundingBox();
+    assert.ok(badgeBox && cardBox && badgeBox.width > 0 && badgeBox.x + badgeBox.width <= cardBox.x + cardBox.width, 'the badge is on the card');
+    for (const [service, host] of [['web', `feature-nap.dev.localhost:${proxy.port}`], ['api', `feature-nap-api.dev.localhost:${proxy.port}`]] as const) {
+      const link = card.locator(`[data-service="${service}"] a.url`);
+      assert.ok(await link.isVisible(), `${service} link on screen`);
+      assert.equal(await link.innerText(), host);
+      assert.equal(new URL((await link.getAttribute('href')) ?? '').host, host);
+      assert.match(await card.locator(`[data-service="${service}"] .detail`).innerText(), /asleep · opening it wakes the deployment/);
+    }
+    assert.doesNotMatch(await card.innerText(), /Stopped|No services registered yet/, 'not mistaken for a stopped deployment');
+    assert.match(await card.locator('.meta').innerText(), /Last wake took 4\.2 s/);
+    await saveScreenshot(page, 'dashboard asleep deployment');
+
+    // The badge's time keeps up, and the periodic refresh leaves absolute times alone (it once wrote "Created undefined3 hours ago").
+    const later = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    try {
+      await later.clock.install();
+      await later.goto(dashboard);
+      const laterCard = later.locator('li[data-deployment="feature-nap"]');
+      await laterCard.locator('.sleep-badge').waitFor({ state: 'visible', timeout: 10_000 });
+      await later.clock.runFor(2 * 3_600_000);
+      assert.equal(await laterCard.locator('.sleep-badge').innerText(), 'asleep since 5 h');
+      assert.match(await laterCard.locator('.meta').innerText(), /^Created \w{3} \d+, \d{4}, \d+:\d{2}\s?[AP]M\s+Never visited/);
+      await saveScreenshot(later, 'dashboard asleep two hours later');
+    } finally {
+      await later.close();
+    }
+
+    const view = (await (await fetch(`http://127.0.0.1:${proxy.adminPort}/api/deployments/feature-nap`)).json()) as Record<string, unknown>;
+    assert.deepEqual([view.state, view.stateSince, view.stopped], ['asleep', since, false]);
+
+    await etcd.client.put(sleepStateKey(P, 'feature-nap', 'sleep')).value(JSON.stringify({ state: 'waking', since: new Date().toISOString(), services: ['web', 'api'], defaultService: 'web' }));
+    await card.locator('.sleep-badge', { hasText: 'waking up…' }).waitFor({ state: 'visible', timeout: 10_000 });
+    await saveScreenshot(page, 'dashboard waking deployment');
+
+    await register(etcd, 'feature-nap', { branch: 'feature/nap', createdAgoMs: 86_400_000, services: { web: web.port, api: api.port } });
+    await etcd.client.delete().key(sleepStateKey(P, 'feature-nap', 'sleep'));
+    await badge.waitFor({ state: 'detached', timeout: 10_000 });
+    await card.locator('[data-service="api"]', { hasText: 'accepting connections' }).waitFor({ state: 'visible', timeout: 10_000 });
+    await etcd.client.delete().prefix(`${P}feature-nap/`);
+    await card.waitFor({ state: 'detached', timeout: 10_000 });
   });
 
   test('an unknown deployment shows a helpful 404 page in the browser', async () => {

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
-import { deploymentKey, serviceKey } from '../../src/registry/keys.ts';
+import { deploymentKey, serviceKey, sleepStateKey } from '../../src/registry/keys.ts';
 import type { Backend } from '../helpers/backend.ts';
 import { startBackend } from '../helpers/backend.ts';
 import { CLI, runCli, spawnCli } from '../helpers/cli-process.ts';
@@ -78,7 +78,7 @@ describe('one-shot commands against etcd', () => {
     assertOneLineError(cli(['url', '--deployment', 'absent', '--check']), 1, /absent is not registered/);
   });
 
-  test('ls: a table, or --json, with branch, created/age and service targets', async () => {
+  test('ls: a table, or --json, with branch, created/age, state and service targets', async () => {
     fresh();
     assert.equal(cli(['ls']).stdout, `no deployments under ${prefix}\n`);
     assert.equal(cli(['ls', '--json']).stdout, '[]\n');
@@ -91,13 +91,18 @@ describe('one-shot commands against etcd', () => {
     await put(serviceKey(prefix, 'feature-x', 'api', 'ip'), '::1');
     await put(serviceKey(prefix, 'feature-x', 'api', 'port'), '9090');
     await put(deploymentKey(prefix, 'bare', 'created'), new Date().toISOString());
+    // Asleep for 2 hours: only its record (and the last wake's duration) is left in etcd.
+    const asleepSince = new Date(Date.now() - 2 * 3_600_000).toISOString();
+    await put(sleepStateKey(prefix, 'nap', 'sleep'), JSON.stringify({ state: 'asleep', since: asleepSince, services: ['web', 'api'], defaultService: 'web' }));
+    await put(sleepStateKey(prefix, 'nap', 'last-wake'), JSON.stringify({ ms: 4200, at: '2026-11-30T10:00:00.000Z' }));
 
     const table = cli(['ls']);
     assert.equal(table.status, 0, table.stderr);
-    const [header, bare, featureX] = table.stdout.split('\n');
-    assert.match(header!, /^DEPLOYMENT\s+BRANCH\s+CREATED\s+AGE\s+LAST VISITED\s+SERVICES$/);
-    assert.match(bare!, /^bare\s+-\s+\S+\s+\d+s\s+never\s+\(none running\)$/);
-    assert.match(featureX!, new RegExp(`^feature-x\\s+Feature/X\\s+${created.replaceAll('.', '\\.')}\\s+3d\\s+never\\s+api \\[::1\\]:9090, web\\* 10\\.0\\.0\\.5:8080$`));
+    const [header, bare, featureX, nap] = table.stdout.split('\n');
+    assert.match(header!, /^DEPLOYMENT\s+BRANCH\s+CREATED\s+AGE\s+LAST VISITED\s+STATE\s+SERVICES$/);
+    assert.match(bare!, /^bare\s+-\s+\S+\s+\d+s\s+never\s+awake\s+\(none running\)$/);
+    assert.match(featureX!, new RegExp(`^feature-x\\s+Feature/X\\s+${created.replaceAll('.', '\\.')}\\s+3d\\s+never\\s+awake\\s+api \\[::1\\]:9090, web\\* 10\\.0\\.0\\.5:8080$`));
+    assert.match(nap!, /^nap\s+-\s+-\s+-\s+never\s+asleep 2h\s+web\*, api$/);
 
     const json = JSON.parse(cli(['ls', '--json']).stdout) as Record<string, unknown>[];
     // The HTTP API's field names; what etcd does not hold is null, as there.
@@ -107,12 +112,30 @@ describe('one-shot commands against etcd', () => {
       created,
       lastVisited: null,
       defaultService: 'web',
+      state: 'awake',
+      stateSince: null,
+      lastWake: null,
       services: [
         { name: 'api', target: '[::1]:9090', ip: '::1', port: 9090, leased: false },
         { name: 'web', target: '10.0.0.5:8080', ip: '10.0.0.5', port: 8080, leased: false },
       ],
     });
-    assert.deepEqual(json[0], { name: 'bare', branch: null, created: json[0]!.created, lastVisited: null, defaultService: null, services: [] });
+    assert.deepEqual(json[0], { name: 'bare', branch: null, created: json[0]!.created, lastVisited: null, defaultService: null, state: 'awake', stateSince: null, lastWake: null, services: [] });
+    // Listed with the services its record names, which have no target while it sleeps.
+    assert.deepEqual(json[2], {
+      name: 'nap',
+      branch: null,
+      created: null,
+      lastVisited: null,
+      defaultService: null,
+      state: 'asleep',
+      stateSince: asleepSince,
+      lastWake: { ms: 4200, at: '2026-11-30T10:00:00.000Z', error: null },
+      services: [
+        { name: 'api', target: null, ip: null, port: null, leased: false },
+        { name: 'web', target: null, ip: null, port: null, leased: false },
+      ],
+    });
   });
 
   test('deregister: one service, or every key of the deployment; idempotent', async () => {

@@ -64,7 +64,7 @@ describe('JSON API and live feed', () => {
     assert.ok(body.revision > 0);
     assert.deepEqual(body.deployments.map((d) => d.name), ['feature-x', 'main'], 'newest first');
     const main = body.deployments[1]!;
-    assert.deepEqual(Object.keys(main).sort(), ['branch', 'created', 'defaultService', 'lastVisited', 'name', 'services', 'stopped', 'stoppedAt', 'url']);
+    assert.deepEqual(Object.keys(main).sort(), ['branch', 'created', 'defaultService', 'lastVisited', 'lastWake', 'name', 'services', 'state', 'stateSince', 'stopped', 'stoppedAt', 'url']);
     assert.equal(main.url, `http://main.dev.example.com:${f.proxy.port}`);
     assert.deepEqual(main.services.map((s) => [s.name, s.default, s.routable, s.target]), [['web', true, true, `127.0.0.1:${f.backend('b').port}`], ['api', false, false, null]]);
     assert.deepEqual(Object.keys(main.services[0]!).sort(), ['checkedAt', 'default', 'lastVisited', 'name', 'reachable', 'routable', 'target', 'unreachableReason', 'url']);

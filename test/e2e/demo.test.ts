@@ -77,3 +77,43 @@ describe('npm run demo: the CLI can be pointed at it, and its log shows what the
     assert.equal(output.slice(before), '', 'nothing is printed while stopping');
   });
 });
+
+describe('npm run demo with SLEEP_AFTER: its deployments fall asleep, and a request wakes them', () => {
+  let demo: ChildProcess;
+  let output = '';
+  let port: number;
+
+  before(async () => {
+    port = await freePort();
+    const adminPort = await freePort();
+    const { ETCD_ENDPOINTS: _e, URL_PORT: _u, BASE_DOMAIN: _b, WORKERS: _w, DEMO_LOG: _l, ...env } = process.env;
+    demo = spawn(process.execPath, ['--import', 'tsx', 'scripts/demo.ts'], {
+      env: { ...env, PORT: String(port), ADMIN_PORT: String(adminPort), SLEEP_AFTER: '3s' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    demo.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+    demo.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  });
+  after(async () => {
+    if (demo.exitCode === null && demo.signalCode === null) {
+      demo.kill('SIGTERM');
+      await once(demo, 'exit');
+    }
+  });
+
+  test('the demo says so; main falls asleep (its services stop); a request is held until the wake command has started them again', async () => {
+    const fail = (err: Error): never => {
+      throw new Error(`${err.message}; the demo printed:\n${output.slice(-2500)}`);
+    };
+    await waitFor('main asleep', () => (/\[proxy\] deployment asleep {2}deployment=main /.test(output) ? true : undefined), 90_000).catch(fail);
+    assert.match(output, /^Sleep: a deployment nobody opens for 3s falls asleep/m);
+    assert.match(output, /\[main web\] demo-service: main\/web listening on port \d+/, 'the first start is shown');
+
+    // Not a browser: held, then forwarded to the service the wake command started.
+    const reply = await request(port, `main-api.dev.localhost:${port}`, '/', { headers: { accept: 'application/json' } });
+    assert.equal(reply.status, 200, reply.body);
+    const body = JSON.parse(reply.body) as { deployment: string; service: string };
+    assert.deepEqual([body.deployment, body.service], ['main', 'api']);
+    assert.match(output, /\[proxy\] deployment awake {2}deployment=main ms=\d+ hook=true/);
+  });
+});

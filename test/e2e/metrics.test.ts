@@ -14,6 +14,10 @@ const DOCUMENTED: Record<string, string> = {
   branch_proxy_registry_connected: 'gauge',
   branch_proxy_registry_events_total: 'counter',
   branch_proxy_registry_resyncs_total: 'counter',
+  branch_proxy_deployments: 'gauge',
+  branch_proxy_wakes_total: 'counter',
+  branch_proxy_wake_duration_seconds: 'histogram',
+  branch_proxy_held_requests: 'gauge',
 };
 
 describe('GET /metrics (admin port)', () => {

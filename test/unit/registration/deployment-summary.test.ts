@@ -42,6 +42,25 @@ describe('summarizeDeployments', () => {
     ]);
   });
 
+  test('a sleep record keeps a deployment listed; a bad one is ignored; the record\'s last wake wins over last-wake', () => {
+    const record = { state: 'asleep', since: '2026-11-25T10:00:00.000Z', services: ['web'], lastWake: { at: '2026-11-25T09:00:00.000Z', error: 'wake command exited with status 1' } };
+    const summary = summarizeDeployments(P, [
+      entry('nap/sleep', JSON.stringify(record)),
+      entry('nap/last-wake', JSON.stringify({ ms: 3000, at: '2026-11-20T10:00:00.000Z' })),
+      entry('woke/last-wake', JSON.stringify({ ms: 3000, at: '2026-11-20T10:00:00.000Z' })),
+      entry('woke/service/web/ip', '10.0.0.1'),
+      entry('bad/sleep', JSON.stringify({ ...record, state: 'dozing' })),
+      entry('Bad_Name/sleep', JSON.stringify(record)),
+    ]);
+    assert.deepEqual(
+      summary.map((d) => ({ deployment: d.deployment, sleep: d.sleep, lastWake: d.lastWake })),
+      [
+        { deployment: 'nap', sleep: record, lastWake: record.lastWake },
+        { deployment: 'woke', sleep: undefined, lastWake: { ms: 3000, at: '2026-11-20T10:00:00.000Z' } },
+      ],
+    );
+  });
+
   test('ignores what the proxy ignores: foreign keys, bad names, bad values', () => {
     const summary = summarizeDeployments(P, [
       entry('ok/service/web/ip', '127.0.0.1'),

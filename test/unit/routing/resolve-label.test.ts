@@ -33,6 +33,8 @@ function show(r: Resolution): string {
       return `route ${r.deployment.name}/${r.service} -> ${r.target.host}${r.servedBy ? ` via ${r.servedBy.name}` : ''}`;
     case 'unknown-service':
       return `unknown-service ${r.deployment.name}/${r.service}`;
+    case 'asleep':
+      return `asleep ${r.deployment.name}/${r.service}${r.sleeper === r.deployment ? '' : ` wakes ${r.sleeper.name}`}`;
     case 'unknown-deployment':
       return `unknown-deployment ${r.label}`;
   }
@@ -248,5 +250,48 @@ describe('inheritedServices', () => {
     for (const s of list) assert.equal(show(t.resolve(`feature-r-${s.name}`, 'web', 'main')), `route feature-r/${s.name} -> ${s.target.host} via ${s.from.name}`, 'the list says what a request gets');
     assert.deepEqual(inheritedServices(t.deployments, t.deployments.get('main')!, 'main'), [], 'the base inherits nothing from itself');
     assert.deepEqual(inheritedServices(t.deployments, t.deployments.get('feature-r')!, undefined).map((s) => s.name), ['api', 'search']);
+  });
+});
+
+describe('sleeping deployments (issue #13)', () => {
+  function asleep(t: RouteTable, deployment: string, services: string[], defaultService?: string): void {
+    t.set({ deployment, field: 'sleep' }, { state: 'asleep', since: '2026-01-01T00:00:00Z', services, ...(defaultService ? { defaultService } : {}) });
+  }
+
+  test("a sleeping deployment's listed services resolve to asleep, by name and as its default", () => {
+    const t = tableOf({ main: { services: ['web', 'api'] } });
+    const u = new RouteTable();
+    asleep(u, 'feature-x', ['app', 'api'], 'app');
+    assert.equal(show(u.resolve('feature-x-api', 'web')), 'asleep feature-x/api');
+    assert.equal(show(u.resolve('feature-x', 'web')), 'asleep feature-x/app', "the record's default service");
+    assert.equal(show(u.resolve('feature-x-nope', 'web')), 'unknown-service feature-x/nope');
+    asleep(t, 'feature-x', ['api']);
+    assert.equal(show(t.resolve('feature-x-api', 'web', 'main')), 'asleep feature-x/api', 'its own listed service wakes it, rather than falling back');
+    assert.equal(show(t.resolve('feature-x-web', 'web', 'main')), 'route feature-x/web -> main.web via main', 'a service it does not list still falls back');
+  });
+
+  test('a base that is asleep wakes for the branches that fall back to it', () => {
+    const t = tableOf({ 'feature-x': { services: ['api'] } });
+    asleep(t, 'main', ['web', 'api']);
+    assert.equal(show(t.resolve('feature-x-web', 'web', 'main')), 'asleep feature-x/web wakes main');
+    assert.equal(show(t.resolve('feature-x-api', 'web', 'main')), 'route feature-x/api -> feature-x.api');
+    assert.equal(show(t.resolve('feature-x-web', 'web')), 'unknown-service feature-x/web', 'no base: nothing to wake');
+  });
+
+  test('a routed service wins over the record (re-registered before the record is removed)', () => {
+    const t = tableOf({ 'feature-x': { services: ['api'] } });
+    asleep(t, 'feature-x', ['api']);
+    assert.equal(show(t.resolve('feature-x-api', 'web')), 'route feature-x/api -> feature-x.api');
+  });
+
+  test('a deployment with only a record stays known; removing the record forgets it', () => {
+    const t = new RouteTable();
+    asleep(t, 'feature-x', ['web']);
+    t.set({ deployment: 'feature-x', field: 'last-wake' }, { ms: 1200, at: '2026-01-01T00:00:00Z' });
+    assert.deepEqual(t.deployments.get('feature-x')?.lastWake, { ms: 1200, at: '2026-01-01T00:00:00Z' });
+    t.unset({ deployment: 'feature-x', field: 'sleep' });
+    assert.equal(t.deployments.get('feature-x')?.sleep, undefined);
+    t.unset({ deployment: 'feature-x', field: 'last-wake' });
+    assert.equal(t.deployments.has('feature-x'), false);
   });
 });

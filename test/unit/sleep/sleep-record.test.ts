@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeLastWakeValue, decodeSleepValue } from '../../../src/registry/codec.ts';
+import { decodeEntry, decodeLastWakeValue, decodeSleepValue } from '../../../src/registry/codec.ts';
 import { sleepStateKey, parseKey } from '../../../src/registry/keys.ts';
 import { decodeLastWake, decodeSleepRecord, encodeLastWake, encodeSleepRecord, MAX_SLEEP_RECORD_BYTES } from '../../../src/sleep/sleep-record.ts';
 
@@ -112,10 +112,23 @@ describe('last-wake', () => {
 });
 
 describe('codec: sleep state values', () => {
-  test('keys sit beside the deployment fields, but are not route-table fields yet', () => {
+  test('keys sit beside the deployment fields and are route-table fields', () => {
     assert.equal(sleepStateKey('/deployment/', 'feature-x', 'sleep'), '/deployment/feature-x/sleep');
     assert.equal(sleepStateKey('/deployment/', 'feature-x', 'last-wake'), '/deployment/feature-x/last-wake');
-    assert.equal(parseKey('/deployment/', '/deployment/feature-x/sleep'), undefined);
+    assert.deepEqual(parseKey('/deployment/', '/deployment/feature-x/sleep'), { deployment: 'feature-x', field: 'sleep' });
+  });
+
+  test('decodeEntry decodes the JSON values, refusing invalid ones with the reason', () => {
+    const ok = decodeEntry('/d/', '/d/feature-x/sleep', Buffer.from('{"state":"asleep","since":"2026-01-30T10:00:00Z","services":["web"]}'));
+    assert.deepEqual(ok, { ok: true, ref: { deployment: 'feature-x', field: 'sleep' }, value: { state: 'asleep', since: '2026-01-30T10:00:00Z', services: ['web'] } });
+    const bad = decodeEntry('/d/', '/d/feature-x/sleep', Buffer.from('{"state":"dozing"}'));
+    assert.equal(bad.ok, false);
+    assert.match(bad.ok ? '' : bad.reason, /^sleep record: state "dozing"/);
+    assert.deepEqual(bad.ref, { deployment: 'feature-x', field: 'sleep' }, 'an invalid record still names its ref, so the table drops the old one');
+    const big = decodeEntry('/d/', '/d/feature-x/sleep', Buffer.from(JSON.stringify({ state: 'asleep', since: '2026-01-30T10:00:00Z', services: Array.from({ length: 100 }, (_, i) => `service-${i}`) })));
+    assert.equal(big.ok, true, 'a record may be larger than the 1 KiB of other values');
+    assert.deepEqual(decodeEntry('/d/', '/d/feature-x/last-wake', Buffer.from('{"ms":5,"at":"2026-01-30T10:00:00Z"}')).ok, true);
+    assert.equal(decodeEntry('/d/', '/d/feature-x/last-wake', Buffer.from('5')).ok, false);
   });
 
   test('bytes: valid, not UTF-8, oversized', () => {

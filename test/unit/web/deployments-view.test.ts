@@ -46,12 +46,40 @@ describe('deployment views (the API shape)', () => {
       lastVisited: '2026-01-04T00:00:00.000Z',
       stopped: false,
       stoppedAt: null,
+      state: 'awake',
+      stateSince: null,
+      lastWake: null,
       services: [
         { name: 'web', url: 'https://feature-x-web.dev.example.com:8443', default: true, target: '127.0.0.1:9000', routable: true, reachable: true, checkedAt: '2026-01-05T00:00:00.000Z', unreachableReason: null, lastVisited: null },
         { name: 'api', url: 'https://feature-x-api.dev.example.com:8443', default: false, target: '127.0.0.1:9001', routable: true, reachable: false, checkedAt: '1970-01-01T00:00:00.000Z', unreachableReason: 'the backend refused the connection', lastVisited: '2026-01-04T00:00:00.000Z' },
         { name: 'half', url: 'https://feature-x-half.dev.example.com:8443', default: false, target: null, routable: false, reachable: null, checkedAt: null, unreachableReason: null, lastVisited: null },
       ],
     });
+  });
+
+  test('a sleeping deployment: its state and since when, the last wake, and the services its record lists, not stopped', () => {
+    const t = tableOf({ nap: { created: '2026-01-01T00:00:00Z' } });
+    t.set({ deployment: 'nap', field: 'sleep' }, { state: 'asleep', since: '2026-01-02T00:00:00.000Z', services: ['web', 'api'], defaultService: 'web', lastWake: { at: '2026-01-01T12:00:00.000Z', error: 'wake command exited with status 1' } });
+    t.set({ deployment: 'nap', field: 'last-wake' }, { ms: 4000, at: '2026-01-01T06:00:00.000Z' });
+    const d = t.deployments.get('nap')!;
+    const view = viewDeployment(d, { defaultService: 'app', stops: { stop: () => ({ at: 0 }) } }, base, 'dev.example.com');
+    assert.equal(view.state, 'asleep');
+    assert.equal(view.stateSince, '2026-01-02T00:00:00.000Z');
+    assert.deepEqual(view.lastWake, { ms: null, at: '2026-01-01T12:00:00.000Z', error: 'wake command exited with status 1' });
+    assert.equal(view.stopped, false);
+    assert.equal(view.defaultService, 'web');
+    assert.deepEqual(
+      view.services.map((s) => [s.name, s.url, s.default, s.routable, s.target]),
+      [
+        ['web', 'https://nap-web.dev.example.com:8443', true, false, null],
+        ['api', 'https://nap-api.dev.example.com:8443', false, false, null],
+      ],
+    );
+
+    t.unset({ deployment: 'nap', field: 'sleep' });
+    const awake = viewDeployment(d, { defaultService: 'app' }, base, 'dev.example.com');
+    assert.deepEqual([awake.state, awake.stateSince, awake.lastWake], ['awake', null, { ms: 4000, at: '2026-01-01T06:00:00.000Z', error: null }]);
+    assert.deepEqual(awake.services, []);
   });
 
   test('without activity or probes the fields are null', () => {

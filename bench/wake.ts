@@ -1,0 +1,139 @@
+import { Agent, request } from 'node:http';
+import { loadavg } from 'node:os';
+import { deploymentKey, serviceKey, sleepStateKey } from '../src/registry/keys.ts';
+import type { EtcdServer } from '../test/helpers/etcd.ts';
+import { waitFor } from '../test/helpers/wait.ts';
+import { rssMiB } from './lib/proc.ts';
+import { percentile } from './lib/stats.ts';
+import { startBranchProxy, startNodeBackend } from './lib/targets.ts';
+
+export interface WakeResult {
+  /** One held request at a time: from the service's keys written (backend already listening) to the held response. */
+  singleOverheadMs: { p50: number; p99: number; samples: number };
+  /** `held` requests on one waking deployment, released together. */
+  held: number;
+  answered: number;
+  ok: number;
+  releaseMs: { p50: number; p99: number; max: number };
+  rssMiB: { before: number; holding: number };
+  /** Requests to an awake deployment, without and during the hold. */
+  awakeP99Ms: { baseline: number; duringHold: number; ratio: number };
+  loadAverage: number[];
+}
+
+const PREFIX = '/deployment/';
+const DOMAIN = 'dev.localhost';
+
+/**
+ * Issue #13's measurements: the overhead between a woken service being routed
+ * and accepting connections and the held request's response, and 1,000 held
+ * requests on one waking deployment while an awake one keeps its latency.
+ * The wake command does nothing: the bench itself brings the service back by
+ * writing its keys at a known moment, the backend already listening.
+ */
+export async function wake(etcd: EtcdServer, o: { held: number; samples: number; seconds: number }, log: (line: string) => void): Promise<WakeResult> {
+  const backend = await startNodeBackend();
+  const proxy = await startBranchProxy(etcd.endpoint, { name: 'branch-proxy (wake)', env: { WAKE_COMMAND: 'true', WAKE_HOLD: '120s', WAKE_TIMEOUT: '10m' } });
+  const agent = new Agent({ keepAlive: true, maxSockets: Infinity });
+  try {
+    await put(etcd, serviceKey(PREFIX, 'awake', 'web', 'ip'), '127.0.0.1');
+    await put(etcd, serviceKey(PREFIX, 'awake', 'web', 'port'), String(backend.port));
+    await waitFor('awake routed', async () => ((await get(proxy.port, `awake.${DOMAIN}`, agent)).status === 200 ? true : undefined), 10_000);
+
+    const single: number[] = [];
+    for (let i = 0; i < o.samples; i++) {
+      const name = `single-${i}`;
+      await sleep(etcd, name);
+      await waitFor(`${name} asleep`, async () => ((await get(proxy.port, `${name}.${DOMAIN}`, agent, { 'user-agent': 'bot' })).status === 503 ? true : undefined), 10_000);
+      const held = get(proxy.port, `${name}.${DOMAIN}`, agent);
+      await delay(200);
+      const t0 = performance.now();
+      await routeTo(etcd, name, backend.port);
+      const reply = await held;
+      if (reply.status !== 200) throw new Error(`held request to ${name} answered ${reply.status}`);
+      single.push(reply.at - t0);
+    }
+    log(`single held request: p50 ${percentile(single, 50).toFixed(1)} ms, p99 ${percentile(single, 99).toFixed(1)} ms`);
+
+    const baseline = await awakeLoad(proxy.port, agent, o.seconds);
+    log(`awake p99 without a wake: ${baseline.toFixed(2)} ms`);
+
+    const rssBefore = rssMiB(proxy.pid);
+    await sleep(etcd, 'sleepy');
+    await waitFor('sleepy asleep', async () => ((await get(proxy.port, `sleepy.${DOMAIN}`, agent, { 'user-agent': 'bot' })).status === 503 ? true : undefined), 10_000);
+    const heldAgent = new Agent({ keepAlive: false, maxSockets: Infinity });
+    const heldReplies = Array.from({ length: o.held }, (_, i) => get(proxy.port, `sleepy.${DOMAIN}`, heldAgent, {}, `/held/${i}`).catch(() => ({ status: 0, at: performance.now() })));
+    const during = await awakeLoad(proxy.port, agent, o.seconds);
+    const rssHolding = rssMiB(proxy.pid);
+    log(`awake p99 while ${o.held} requests are held: ${during.toFixed(2)} ms; proxy RSS ${rssBefore.toFixed(0)} → ${rssHolding.toFixed(0)} MiB`);
+    const t0 = performance.now();
+    await routeTo(etcd, 'sleepy', backend.port);
+    const replies = await Promise.all(heldReplies);
+    const release = replies.map((r) => r.at - t0);
+    heldAgent.destroy();
+    const result: WakeResult = {
+      singleOverheadMs: { p50: percentile(single, 50), p99: percentile(single, 99), samples: single.length },
+      held: o.held,
+      answered: replies.filter((r) => r.status !== 0).length,
+      ok: replies.filter((r) => r.status === 200).length,
+      releaseMs: { p50: percentile(release, 50), p99: percentile(release, 99), max: Math.max(...release) },
+      rssMiB: { before: rssBefore, holding: rssHolding },
+      awakeP99Ms: { baseline, duringHold: during, ratio: during / baseline },
+      loadAverage: loadavg().map((l) => Math.round(l * 100) / 100),
+    };
+    log(`${result.ok}/${o.held} held requests answered 200; released in p50 ${result.releaseMs.p50.toFixed(1)} ms, p99 ${result.releaseMs.p99.toFixed(1)} ms`);
+    return result;
+  } finally {
+    agent.destroy();
+    await proxy.stop();
+    await backend.stop();
+  }
+}
+
+function put(etcd: EtcdServer, key: string, value: string): Promise<unknown> {
+  return etcd.client.put(key).value(value).exec();
+}
+
+async function sleep(etcd: EtcdServer, deployment: string): Promise<void> {
+  await put(etcd, deploymentKey(PREFIX, deployment, 'created'), new Date().toISOString());
+  await put(etcd, sleepStateKey(PREFIX, deployment, 'sleep'), JSON.stringify({ state: 'asleep', since: new Date().toISOString(), services: ['web'] }));
+}
+
+/** The woken service registers: ip and port in one transaction, as `register` writes them. */
+async function routeTo(etcd: EtcdServer, deployment: string, port: number): Promise<void> {
+  await etcd.client
+    .if(serviceKey(PREFIX, deployment, 'web', 'port'), 'Create', '==', 0)
+    .then(etcd.client.put(serviceKey(PREFIX, deployment, 'web', 'ip')).value('127.0.0.1'), etcd.client.put(serviceKey(PREFIX, deployment, 'web', 'port')).value(String(port)))
+    .commit();
+}
+
+function get(port: number, host: string, agent: Agent, headers: Record<string, string> = {}, path = '/'): Promise<{ status: number; at: number }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ port, host: '127.0.0.1', path, headers: { host, accept: 'application/json', ...headers }, agent }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, at: performance.now() }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** 16 keep-alive loops against the awake deployment for `seconds`; returns the p99 latency in ms. */
+async function awakeLoad(port: number, agent: Agent, seconds: number): Promise<number> {
+  const latencies: number[] = [];
+  const end = performance.now() + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (performance.now() < end) {
+        const start = performance.now();
+        const r = await get(port, `awake.${DOMAIN}`, agent);
+        if (r.status === 200) latencies.push(r.at - start);
+      }
+    }),
+  );
+  return percentile(latencies, 99);
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
