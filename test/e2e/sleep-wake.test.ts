@@ -224,11 +224,14 @@ describe('sleep and wake through the proxy (real etcd, a real backend started by
     const ws = new WebSocket(`ws://127.0.0.1:${p.port}/`, { headers: { host: `feat-w.${DOMAIN}` } });
     await new Promise((resolve, reject) => ws.once('message', resolve).once('error', reject));
     const opened = Date.now();
-    // Three times SLEEP_AFTER with nothing but the open WebSocket.
-    await new Promise((r) => setTimeout(r, 6000));
-    assert.equal(await record('feat-w'), undefined, 'not put to sleep under an open WebSocket');
-    assert.equal(readLines('hooks').filter((l) => l === 'sleep feat-w').length, 0);
-    ws.close();
+    try {
+      // Three times SLEEP_AFTER with nothing but the open WebSocket.
+      await new Promise((r) => setTimeout(r, 6000));
+      assert.equal(await record('feat-w'), undefined, 'not put to sleep under an open WebSocket');
+      assert.equal(readLines('hooks').filter((l) => l === 'sleep feat-w').length, 0);
+    } finally {
+      ws.close();
+    }
     await waitFor('asleep after the WebSocket closed', async () => ((await record('feat-w'))?.state === 'asleep' ? true : undefined), 20_000);
     assert.ok(Date.now() - opened >= 6000);
   });
