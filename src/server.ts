@@ -119,8 +119,9 @@ export async function startServer(config: ServeConfig, log: Logger, worker?: Wor
     accepts: async (target) => (await accepts(target, WAKE_CONNECT_TIMEOUT_MS, policy)).reachable === true,
     wakeTimeoutMs: config.sleep.wakeTimeoutMs,
     log,
+    observer: metrics,
   });
-  const wakeGate = createWakeGate({ waker, sleep: config.sleep, log });
+  const wakeGate = createWakeGate({ waker, sleep: config.sleep, log, observer: metrics });
   const matchHost = createHostMatcher(config.domains);
   const handler = createProxyHandler({
     matchHost,

@@ -5,6 +5,7 @@ import type { SleepConfig } from '../config/sleep-config.ts';
 import type { Resolution } from '../routing/route-types.ts';
 import type { WakeState, Waker } from '../sleep/waker.ts';
 import { WAITING_PAGE_CSP, WAKE_PATH, renderWaitingPage } from '../web/waiting-page.ts';
+import type { WakeObserver } from '../metrics/wake-observer.ts';
 
 type Asleep = Extract<Resolution, { kind: 'asleep' }>;
 
@@ -26,6 +27,8 @@ export interface WakeGateOptions {
   readonly waker: Waker;
   readonly sleep: SleepConfig;
   readonly log: Logger;
+  /** Counts held requests for the metrics. */
+  readonly observer?: Pick<WakeObserver, 'held'>;
 }
 
 /** A held request, or a waiting page's event stream, waiting on one sleeping deployment. */
@@ -153,6 +156,7 @@ export function createWakeGate(o: WakeGateOptions): WakeGate {
     if (length !== undefined && Number(length) > maxBody) return tooLarge(req, res, resolution);
     startWake(name);
     held++;
+    o.observer?.held(1);
     const chunks: Buffer[] = [];
     let size = 0;
     let bodyDone = !hasBody;
@@ -162,6 +166,7 @@ export function createWakeGate(o: WakeGateOptions): WakeGate {
       if (finished) return;
       finished = true;
       held--;
+      o.observer?.held(-1);
       clearTimeout(timer);
       stop();
       res.off('close', onClose);

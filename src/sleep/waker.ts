@@ -6,6 +6,7 @@ import type { SleepDriver } from './driver.ts';
 import { ownerId } from './owner-id.ts';
 import type { SleepRecord } from './sleep-record.ts';
 import type { SleepStore } from './sleep-store.ts';
+import type { WakeObserver } from '../metrics/wake-observer.ts';
 
 /** What a waiting page or a held request needs to know about a deployment. */
 export type WakeState =
@@ -33,6 +34,8 @@ export interface WakerOptions {
   readonly accepts: (target: Target) => Promise<boolean>;
   readonly wakeTimeoutMs: number;
   readonly log: Logger;
+  /** Told how each wake ends: by the process that removes the record (one per wake), or that ran the failed step. */
+  readonly observer?: Pick<WakeObserver, 'wakeEnded'>;
   /** How often a wake re-checks when no registry event came; also the retry pause when etcd fails. */
   readonly pollMs?: number;
 }
@@ -163,12 +166,16 @@ export class Waker extends EventEmitter<WakerEvents> {
         // Someone's wake succeeded, or the deployment re-registered on its own: either way it is awake.
         const lastWake = record.state === 'waking' ? { ms: Date.now() - Date.parse(record.since), at: new Date().toISOString() } : undefined;
         const removed = await store.remove(deployment, modRevision, lastWake).catch(() => false);
-        if (removed) log.info({ deployment, ms: lastWake?.ms, hook: record.state === 'waking' }, 'deployment awake');
+        if (removed) {
+          log.info({ deployment, ms: lastWake?.ms, hook: record.state === 'waking' }, 'deployment awake');
+          this.#o.observer?.wakeEnded(lastWake ? 'ok' : 'registered', (lastWake?.ms ?? 0) / 1000);
+        }
         continue; // removed: the next read finds nothing; lost: someone changed it, read again
       }
       const expired = Date.now() >= Date.parse(record.since) + wakeTimeoutMs;
       if (record.state === 'waking' && record.owner === this.owner && expired) {
         await this.#backToSleep(deployment, modRevision, record, `not back within ${Math.round(wakeTimeoutMs / 1000)} s`);
+        this.#o.observer?.wakeEnded('timeout', (Date.now() - Date.parse(record.since)) / 1000);
         return;
       }
       // A fresh wake when asked; a stale claim (its owner died) is taken over by whoever sees it.
@@ -205,6 +212,7 @@ export class Waker extends EventEmitter<WakerEvents> {
       const e = err as { message: string; summary?: string; tail?: string };
       log.error({ deployment, err: e.message, tail: e.tail }, 'wake step failed');
       await this.#backToSleep(deployment, claim.modRevision, waking, e.summary ?? 'the wake step failed');
+      this.#o.observer?.wakeEnded('failed', (Date.now() - started) / 1000);
       return 'failed';
     }
     return 'waiting';

@@ -12,6 +12,7 @@ import { CLI } from '../helpers/cli-process.ts';
 import type { EtcdServer } from '../helpers/etcd.ts';
 import { startEtcd } from '../helpers/etcd.ts';
 import { request } from '../helpers/http.ts';
+import { scrapeMetrics } from '../helpers/metrics.ts';
 import { freePort } from '../helpers/ports.ts';
 import type { ServeSettings, TestProxy } from '../helpers/proxy.ts';
 import { startProxy } from '../helpers/proxy.ts';
@@ -142,6 +143,10 @@ describe('sleep and wake through the proxy (real etcd, a real backend started by
     await waitFor('record removed', async () => ((await record('feat-a')) === undefined ? true : undefined));
     const lastWake = JSON.parse((await etcd.client.get(sleepStateKey(prefix, 'feat-a', 'last-wake')).string()) ?? '{}') as { ms: number };
     assert.ok(Number.isInteger(lastWake.ms) && lastWake.ms > 0, JSON.stringify(lastWake));
+    const metrics = await scrapeMetrics(p.adminPort);
+    assert.equal(metrics.value('branch_proxy_wakes_total', { result: 'ok' }), 1, 'the wake is counted once');
+    assert.equal(metrics.value('branch_proxy_wake_duration_seconds_count', { result: 'ok' }), 1);
+    assert.equal(metrics.value('branch_proxy_held_requests'), 0, 'the held request was let go');
 
     const robots = await request(p.port, `feat-a.${DOMAIN}`, '/robots.txt');
     assert.equal(robots.status, 200);
