@@ -109,7 +109,8 @@ export function createWakeGate(o: WakeGateOptions): WakeGate {
     const html = renderWaitingPage({
       deployment: resolution.sleeper.name,
       host,
-      since: state.state === 'awake' ? new Date().toISOString() : state.since,
+      // An asleep deployment starts waking with this visit: its record's time is when it fell asleep.
+      since: state.state === 'waking' || (state.state !== 'awake' && state.error !== undefined) ? state.since : new Date().toISOString(),
       lastWakeMs: state.state === 'awake' ? undefined : state.lastWakeMs,
       error: state.state === 'awake' ? undefined : state.error,
     });

@@ -123,7 +123,8 @@ describe('sleep and wake through the proxy (real etcd, a real backend started by
 
   test('a held POST is forwarded with its body once the wake command has brought the service back; a browser gets the waiting page at once', async () => {
     const p = await start({});
-    await asleep('feat-a', { lastWake: { ms: 41000, at: '2026-01-30T10:00:00.000Z' } });
+    // Asleep for an hour: the page must count the wake from this visit, not from when it fell asleep.
+    await asleep('feat-a', { since: new Date(Date.now() - 3_600_000).toISOString(), lastWake: { ms: 41000, at: '2026-01-30T10:00:00.000Z' } });
     const body = JSON.stringify({ hello: 'world', bytes: 'x'.repeat(5000) });
     const held = request(p.port, `feat-a.${DOMAIN}`, '/orders?id=7', { method: 'POST', headers: { ...JSON_ACCEPT, 'content-type': 'application/json' }, body });
 
@@ -134,6 +135,8 @@ describe('sleep and wake through the proxy (real etcd, a real backend started by
     assert.match(page.headers['content-type'] ?? '', /^text\/html/);
     assert.match(page.body, /<h1>Waking up feat-a<\/h1>/);
     assert.match(page.body, /Its last wake took 41 s\./);
+    const since = /data-since="([^"]+)"/.exec(page.body)?.[1];
+    assert.ok(since && Date.now() - Date.parse(since) < 60_000, `waking since ${since}, not since it fell asleep`);
 
     const reply = await held;
     assert.equal(reply.status, 200, reply.body);
