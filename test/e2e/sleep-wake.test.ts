@@ -19,6 +19,7 @@ import { startProxy } from '../helpers/proxy.ts';
 import { DOMAIN } from '../helpers/registry.ts';
 import { saveScreenshot } from '../helpers/screenshots.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { isAlive } from '../helpers/process-alive.ts';
 
 const TOKEN = 'sleep-wake-token-0123456789';
 const CHROMIUM = '/usr/bin/chromium';
@@ -38,15 +39,6 @@ createServer((req, res) => {
 }).listen(Number(process.env.PORT), '127.0.0.1');
 process.on('SIGTERM', () => process.exit(0));
 `;
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('sleep and wake through the proxy (real etcd, a real backend started by WAKE_COMMAND)', () => {
   let etcd: EtcdServer;
@@ -75,9 +67,9 @@ describe('sleep and wake through the proxy (real etcd, a real backend started by
   /** Every `register` the wake commands started: SIGTERM lets it stop its service and deregister. */
   async function stopStarted(): Promise<void> {
     const pids = readLines('pids').map(Number);
-    for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGTERM');
-    await waitFor('registers to stop', () => (pids.some(alive) ? undefined : true), 10_000).catch(() => undefined);
-    for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    for (const pid of pids) if (isAlive(pid)) process.kill(pid, 'SIGTERM');
+    await waitFor('registers to stop', () => (pids.some(isAlive) ? undefined : true), 10_000).catch(() => undefined);
+    for (const pid of pids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
     rmSync(join(dir, 'pids'), { force: true });
   }
 

@@ -14,21 +14,13 @@ import type { ServeSettings, TestProxy } from '../helpers/proxy.ts';
 import { startProxy } from '../helpers/proxy.ts';
 import { DOMAIN } from '../helpers/registry.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { isAlive } from '../helpers/process-alive.ts';
 
 const JSON_ACCEPT = { accept: 'application/json' };
 const SERVICE = `import { createServer } from 'node:http';
 createServer((req, res) => res.end('awake ' + req.url)).listen(Number(process.env.PORT), '127.0.0.1');
 process.on('SIGTERM', () => process.exit(0));
 `;
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('sleep and wake under faults', () => {
   let etcd: EtcdServer;
@@ -45,9 +37,9 @@ describe('sleep and wake under faults', () => {
   afterEach(async () => {
     await Promise.all(proxies.splice(0).map((p) => p.close()));
     const pids = lines('pids').map(Number);
-    for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGTERM');
-    await waitFor('registers to stop', () => (pids.some(alive) ? undefined : true), 10_000).catch(() => undefined);
-    for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    for (const pid of pids) if (isAlive(pid)) process.kill(pid, 'SIGTERM');
+    await waitFor('registers to stop', () => (pids.some(isAlive) ? undefined : true), 10_000).catch(() => undefined);
+    for (const pid of pids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
     rmSync(join(dir, 'pids'), { force: true });
   });
   after(async () => {
