@@ -8,7 +8,11 @@
  */
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { extname, join, normalize } from 'node:path';
+import { createServer } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createSecureServer } from 'node:http2';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { chromium } from 'playwright-core';
 import type { Plugin, ViteDevServer } from 'vite';
 import type { EtcdServer } from '../test/helpers/etcd.ts';
@@ -28,12 +32,22 @@ export interface PageLoadOptions {
 }
 
 export interface PageLoadRow {
-  readonly mode: 'proxy h2' | 'proxy http/1.1' | 'vite direct h2';
+  readonly mode: Mode;
   readonly protocol: string;
   readonly loads: number[];
   readonly medianMs: number;
   readonly p90Ms: number;
 }
+
+type Mode =
+  | 'proxy h2'
+  | 'proxy http/1.1'
+  | 'vite direct h2'
+  | 'vite direct http/1.1'
+  | 'plain server: proxy h2'
+  | 'plain server: proxy http/1.1'
+  | 'plain server: direct h2'
+  | 'plain server: direct http/1.1';
 
 export interface PageLoadResult {
   readonly modules: number;
@@ -43,6 +57,12 @@ export interface PageLoadResult {
   readonly h2Speedup: number;
   /** proxy h2 median ÷ vite direct h2 median (target ≤ 1.3). */
   readonly proxyOverDirect: number;
+  /** vite direct http/1.1 median ÷ vite direct h2 median: what this workload gains from HTTP/2 without a proxy. */
+  readonly viteDirectSpeedup: number;
+  /** The same app from a plain Node module server (no transform work, the issue's reference): proxy http/1.1 ÷ proxy h2. */
+  readonly plainSpeedup: number;
+  /** The plain server opened directly: http/1.1 ÷ h2, the issue's reference measurement on this machine. */
+  readonly plainDirectSpeedup: number;
   readonly hotReload: Record<string, boolean>;
 }
 
@@ -86,6 +106,36 @@ function delayModules(ms: number): Plugin {
   };
 }
 
+const CONTENT_TYPES: Record<string, string> = { '.js': 'text/javascript', '.html': 'text/html; charset=utf-8' };
+
+/**
+ * The issue's reference workload: a Node server that only reads the app's files and waits
+ * `delayMs` per module, with no transform work of its own. HTTP/2 with HTTP/1.1 allowed
+ * when given a certificate (to be opened directly), plain HTTP/1.1 otherwise (behind the proxy).
+ */
+async function startPlainModuleServer(root: string, delayMs: number, https?: { key: Buffer; cert: Buffer }): Promise<{ port: number; close: () => Promise<void> }> {
+  const handler = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse): void => {
+    const path = (req.url ?? '/').split('?')[0]!;
+    const file = join(root, path === '/' ? 'index.html' : normalize(path).replace(/^(\.\.[/\\])+/, ''));
+    const send = (): void => {
+      let body: Buffer;
+      try {
+        body = readFileSync(file);
+      } catch {
+        res.writeHead(404).end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-cache' }).end(body);
+    };
+    if (path.startsWith('/src/')) setTimeout(send, delayMs);
+    else send();
+  };
+  const server = https ? createSecureServer({ ...https, allowHTTP1: true }, handler) : createServer(handler as (req: IncomingMessage, res: ServerResponse) => void);
+  const port = await freePort();
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return { port, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
 async function startVite(root: string, delayMs: number, https?: { key: Buffer; cert: Buffer }): Promise<ViteDevServer> {
   const { createServer } = await import('vite');
   const server = await createServer({
@@ -101,8 +151,8 @@ async function startVite(root: string, delayMs: number, https?: { key: Buffer; c
 }
 
 /** One load with a fresh profile: ms from navigation start to the `load` event, and the protocol used. */
-async function loadOnce(url: string, expectModules: number): Promise<{ ms: number; protocol: string }> {
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+async function loadOnce(url: string, expectModules: number, extraArgs: string[] = []): Promise<{ ms: number; protocol: string }> {
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, ...extraArgs] });
   try {
     const page = await browser.newPage();
     await page.goto(url, { waitUntil: 'load', timeout: 120_000 });
@@ -157,24 +207,36 @@ export async function pageLoad(etcd: EtcdServer, o: PageLoadOptions, log: (line:
     stops.push(() => vite.close());
     const viteH2 = await startVite(root, o.delayMs, tls);
     stops.push(() => viteH2.close());
+    const plain = await startPlainModuleServer(root, o.delayMs);
+    stops.push(plain.close);
+    const plainH2 = await startPlainModuleServer(root, o.delayMs, tls);
+    stops.push(plainH2.close);
     await register(etcd.client, 'app', 'web', (vite.httpServer!.address() as { port: number }).port);
+    await register(etcd.client, 'plain', 'web', plain.port);
     const env = { TLS_CERT_FILE: certs.serverCert, TLS_KEY_FILE: certs.serverKey, LOG_LEVEL: 'warn' };
     const proxies: Record<'h2' | 'http/1.1', Running> = {
       h2: await startBranchProxy(etcd.endpoint, { name: 'pageload-h2', env: { ...env, HTTP2: 'true' } }),
       'http/1.1': await startBranchProxy(etcd.endpoint, { name: 'pageload-h1', env: { ...env, HTTP2: 'false' } }),
     };
     for (const p of Object.values(proxies)) stops.push(() => p.stop());
-    const urls: Record<PageLoadRow['mode'], string> = {
+    const urls: Record<Mode, string> = {
       'proxy h2': `https://app.dev.localhost:${proxies.h2.port}/`,
       'proxy http/1.1': `https://app.dev.localhost:${proxies['http/1.1'].port}/`,
       'vite direct h2': `https://localhost:${(viteH2.httpServer!.address() as { port: number }).port}/`,
+      'vite direct http/1.1': `https://localhost:${(viteH2.httpServer!.address() as { port: number }).port}/`,
+      'plain server: proxy h2': `https://plain.dev.localhost:${proxies.h2.port}/`,
+      'plain server: proxy http/1.1': `https://plain.dev.localhost:${proxies['http/1.1'].port}/`,
+      'plain server: direct h2': `https://localhost:${plainH2.port}/`,
+      'plain server: direct http/1.1': `https://localhost:${plainH2.port}/`,
     };
+    // The same Vite server with the browser refusing HTTP/2: what the workload itself gains from HTTP/2.
+    const argsFor = (mode: string): string[] => (mode.endsWith('direct http/1.1') ? ['--disable-http2'] : []);
     // One warm-up each: Vite's first request for a module transforms it; later ones hit its cache.
-    for (const url of Object.values(urls)) await loadOnce(url, o.modules);
+    for (const [mode, url] of Object.entries(urls)) await loadOnce(url, o.modules, argsFor(mode));
     const samples: Record<string, { ms: number[]; protocol: string }> = {};
     for (let i = 0; i < o.loads; i++) {
       for (const [mode, url] of Object.entries(urls)) {
-        const { ms, protocol } = await loadOnce(url, o.modules);
+        const { ms, protocol } = await loadOnce(url, o.modules, argsFor(mode));
         (samples[mode] ??= { ms: [], protocol }).ms.push(Math.round(ms));
         log(`load ${i + 1}/${o.loads} ${mode}: ${ms.toFixed(0)} ms (${protocol})`);
       }
@@ -183,7 +245,7 @@ export async function pageLoad(etcd: EtcdServer, o: PageLoadOptions, log: (line:
       const sorted = [...s.ms].sort((a, b) => a - b);
       return { mode: mode as PageLoadRow['mode'], protocol: s.protocol, loads: s.ms, medianMs: percentile(sorted, 50), p90Ms: percentile(sorted, 90) };
     });
-    const median = (mode: PageLoadRow['mode']) => rows.find((r) => r.mode === mode)!.medianMs;
+    const median = (mode: Mode) => rows.find((r) => r.mode === mode)!.medianMs;
     const hotReload: Record<string, boolean> = {};
     let version = 2;
     for (const mode of ['proxy h2', 'proxy http/1.1'] as const) {
@@ -196,6 +258,9 @@ export async function pageLoad(etcd: EtcdServer, o: PageLoadOptions, log: (line:
       rows,
       h2Speedup: Math.round((median('proxy http/1.1') / median('proxy h2')) * 100) / 100,
       proxyOverDirect: Math.round((median('proxy h2') / median('vite direct h2')) * 100) / 100,
+      viteDirectSpeedup: Math.round((median('vite direct http/1.1') / median('vite direct h2')) * 100) / 100,
+      plainSpeedup: Math.round((median('plain server: proxy http/1.1') / median('plain server: proxy h2')) * 100) / 100,
+      plainDirectSpeedup: Math.round((median('plain server: direct http/1.1') / median('plain server: direct h2')) * 100) / 100,
       hotReload,
     };
   } finally {
