@@ -17,6 +17,11 @@ export interface Running {
 
 const dir = mkdtempSync(join(tmpdir(), 'branch-proxy-bench-'));
 
+/** A file in the bench's working directory (configuration, pid and log files of the processes it starts). */
+export function benchPath(file: string): string {
+  return join(dir, file);
+}
+
 /** Where a started branch-proxy writes its JSON log. */
 export function logPath(name: string): string {
   return join(dir, `${name.replace(/[^a-z0-9-]+/gi, '_')}.log`);
@@ -38,7 +43,8 @@ export function track(name: string, port: number, child: ChildProcess): Running 
   };
 }
 
-async function listening(port: number, what: string): Promise<void> {
+/** Resolves once something answers HTTP on the port (any status). */
+export async function listening(port: number, what: string): Promise<void> {
   await waitFor(`${what} on port ${port}`, async () => {
     try {
       await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(500) });
