@@ -14,6 +14,7 @@ import { freePort } from '../test/helpers/ports.ts';
 import { register } from '../test/helpers/registry.ts';
 import { waitFor } from '../test/helpers/wait.ts';
 import { cpuSeconds } from './lib/proc.ts';
+import { requireTools } from './lib/tools.ts';
 import { startBranchProxy, startStaticBackend, track } from './lib/targets.ts';
 import type { Running } from './lib/targets.ts';
 
@@ -33,14 +34,6 @@ export interface H2loadRow {
 }
 
 const TOOLS = { h2load: 'nghttp2-client', nginx: 'nginx', caddy: 'caddy' } as const;
-
-/** Says which Debian packages to install when a tool is missing, rather than failing half-way. */
-function checkTools(): void {
-  const missing = Object.entries(TOOLS).filter(([tool]) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0);
-  if (missing.length > 0) {
-    throw new Error(`the h2load scenario needs ${missing.map(([t]) => t).join(', ')}: apt-get install ${missing.map(([, pkg]) => pkg).join(' ')}`);
-  }
-}
 
 async function tlsListening(port: number, what: string): Promise<void> {
   await waitFor(`${what} on port ${port}`, () => (spawnSync('bash', ['-c', `exec 3<>/dev/tcp/127.0.0.1/${port}`]).status === 0 ? true : undefined), 20_000);
@@ -90,7 +83,7 @@ function runH2load(port: number, o: Required<H2loadOptions>): { rps: number; suc
 }
 
 export async function h2load(etcd: EtcdServer, options: H2loadOptions, log: (line: string) => void): Promise<H2loadRow[]> {
-  checkTools();
+  requireTools('h2load', TOOLS);
   const o: Required<H2loadOptions> = { connections: 32, streams: 10, ...options };
   const dir = mkdtempSync(join(tmpdir(), 'branch-proxy-h2load-'));
   const cleanups: (() => void | Promise<void>)[] = [];

@@ -1,12 +1,15 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import escapeHtml from 'escape-html';
 import type { ThroughputRow } from './throughput.ts';
+import { PEER_PATHS } from './throughput.ts';
 import type { PropagationResult } from './propagation.ts';
 import type { ChurnResult } from './churn.ts';
 import type { ScaleResult } from './scale.ts';
 import type { StreamRow } from './streams.ts';
 import type { PageLoadResult } from './page-load.ts';
 import type { H2loadRow } from './h2load.ts';
+import type { CpuProfileSummary } from './lib/cpu-profile.ts';
+import { checkGoals, DEFAULT_PATH, verdict } from './lib/goals.ts';
 
 export interface Results {
   throughput?: ThroughputRow[];
@@ -16,6 +19,8 @@ export interface Results {
   streams?: StreamRow[];
   pageload?: PageLoadResult;
   h2load?: H2loadRow[];
+  /** `--cpu-prof`: where branch-proxy (default) spends its CPU in one throughput round. */
+  cpuProfile?: CpuProfileSummary;
 }
 
 const DOCS = new URL('../docs/', import.meta.url);
@@ -56,8 +61,23 @@ export function writeReport(fresh: Results, machine: Machine): void {
     md.push(
       '## Throughput',
       '',
-      'Median of the rounds; each round runs every path in turn (interleaved, the proxies in a rotated order). Access logging is on for',
-      'nginx and branch-proxy. CPU is the proxy process tree\'s user+system time per request.',
+      'Median of the rounds; each round runs every path in turn (interleaved, the proxies in a rotated order). Every proxy logs each',
+      'request to a file; branch-proxy also counts it in its metrics. CPU is the proxy process tree\'s user+system time per request.',
+      '`branch-proxy (default)` runs with no settings beyond where etcd is (WORKERS unset: its default); the other branch-proxy rows',
+      'change one setting from there.',
+      '',
+      'The peers, each set up as its documentation recommends for this job (host-based routing to the same two backends,',
+      'keep-alive connections to them, X-Forwarded-For/-Proto/-Host, an access log file), with the Debian package\'s default',
+      'processes or threads unless noted:',
+      '',
+      '- nginx: `worker_processes auto` (one per CPU), an `upstream` per backend with `keepalive 256`, `proxy_http_version 1.1`',
+      '  and an empty `Connection` header, `proxy_set_header` for Host and X-Forwarded-*, request bodies streamed.',
+      '- HAProxy 2.6: `mode http`, a `hdr(host)` ACL and a backend per route, `http-reuse safe` (its default, the one its',
+      '  documentation recommends), `option forwardfor`, X-Forwarded-Proto/-Host set by `http-request set-header`, `option httplog`',
+      '  to stdout, which goes to a file; `nbthread` left at its default (one per CPU); timeouts of Debian\'s haproxy.cfg.',
+      '- Caddy 2.6: a site block per host with `reverse_proxy` and `log { output file … }`, `auto_https off`, the port set by',
+      '  `http_port`; its defaults already keep upstream connections alive and set X-Forwarded-*; GOMAXPROCS is the number of CPUs.',
+      '- configurable-http-proxy: `--host-routing`, routes added through its API, its default keep-alive agent; it has no access log of its own.',
       '',
       '![requests per second by path](benchmarks.svg)',
       '',
@@ -68,26 +88,56 @@ export function writeReport(fresh: Results, machine: Machine): void {
       ),
       '',
     );
+    const goals = checkGoals(results.throughput);
+    if (goals.length > 0) {
+      md.push(
+        '### Goals of issue #16',
+        '',
+        '`branch-proxy (default)` against nginx and Caddy from the same run, static backend, at each connection count: ratios',
+        'measured side by side, which hold across machines better than the absolute numbers do.',
+        '',
+        '| conns | goal | ratio | figures | |',
+        '|---|---|---|---|---|',
+        ...goals.map((g) => `| ${g.connections} | ${g.goal} | ${g.ratio === null ? '–' : `${n(g.ratio, 2)}×`} | ${g.detail} | ${verdict(g)} |`),
+        '',
+      );
+    }
+    // Every other branch-proxy row (another setting, build or Node.js) against the default from the same run.
+    const defaultOf = (r: ThroughputRow) => results.throughput!.find((d) => d.path === DEFAULT_PATH && d.backend === r.backend && d.connections === r.connections);
+    const variants = results.throughput.filter((r) => r.path !== DEFAULT_PATH && r.path !== 'direct' && !PEER_PATHS.includes(r.path) && defaultOf(r));
+    if (variants.length > 0) {
+      md.push(
+        '## branch-proxy settings',
+        '',
+        'Each other branch-proxy row of the throughput run against `branch-proxy (default)` from the same run. On this machine the',
+        'proxies share 2 cores with wrk and the backend, so extra processes mostly compete with them; with cores to spare the',
+        'workers scale with the cores they get.',
+        '',
+        '| backend | conns | path | req/s | × default | p99 ms | CPU µs/req | RSS MiB |',
+        '|---|---|---|---|---|---|---|---|',
+        ...variants.map((r) => {
+          const d = defaultOf(r)!;
+          return `| ${r.backend} | ${r.connections} | ${r.path} | ${n(r.rps)} | ${n(r.rps / d.rps, 2)} | ${n(r.p99Ms, 2)} | ${n(r.cpuUsPerRequest, 1)} | ${n(r.rssMiB)} |`;
+        }),
+        '',
+      );
+    }
   }
-  const clustered = results.throughput?.filter((r) => r.path.startsWith('branch-proxy --workers')) ?? [];
-  if (clustered.length > 0) {
-    const single = (r: ThroughputRow) => results.throughput!.find((x) => x.backend === r.backend && x.connections === r.connections && x.path === 'branch-proxy')!;
+  if (results.cpuProfile) {
+    const p = results.cpuProfile;
     md.push(
-      '## Workers',
+      '## Where the time goes',
       '',
-      '`WORKERS=N` (a primary and N proxy processes) against one process, from the throughput run above.',
-      'On this machine the proxies share 2 cores with wrk and the backend, so extra processes mostly',
-      'compete with them; with cores to spare the workers scale with the cores they get.',
+      `\`npm run bench -- --only throughput --cpu-prof\`: a fresh \`branch-proxy (default)\` under \`node --cpu-prof\` (its ${p.processes} processes,`,
+      'the primary and its workers, each write a profile) for one static-backend round at 32 connections after a warm-up round;',
+      'only the samples taken during the measured round count.',
+      `Self time of each function summed over the processes; shares are of the ${n(p.busyMs)} ms they were busy (${n(p.idleMs)} ms idle left out).`,
+      'Locations are in the built `dist/` (line numbers of the compiled JavaScript); entries without one are V8\'s or native calls,',
+      'whose self time includes the system calls they make (`writev`: socket and log-file writes).',
       '',
-      '| backend | conns | workers | req/s | × one process | p99 ms | CPU µs/req | RSS MiB |',
-      '|---|---|---|---|---|---|---|---|',
-      ...clustered.flatMap((r) => {
-        const one = single(r);
-        return [
-          `| ${r.backend} | ${r.connections} | 1 | ${n(one.rps)} | 1.00 | ${n(one.p99Ms, 2)} | ${n(one.cpuUsPerRequest, 1)} | ${n(one.rssMiB)} |`,
-          `| ${r.backend} | ${r.connections} | ${r.path.replace('branch-proxy --workers ', '')} | ${n(r.rps)} | ${n(r.rps / one.rps, 2)} | ${n(r.p99Ms, 2)} | ${n(r.cpuUsPerRequest, 1)} | ${n(r.rssMiB)} |`,
-        ];
-      }),
+      '| function | location | self ms | share |',
+      '|---|---|---|---|',
+      ...p.top.map((e) => `| \`${e.functionName}\` | ${e.location ? `\`${e.location}\`` : '–'} | ${n(e.selfMs)} | ${n(e.share * 100, 1)} % |`),
       '',
     );
   }
@@ -173,8 +223,13 @@ export function writeReport(fresh: Results, machine: Machine): void {
       '',
     );
   }
-  md.push('## Rerun', '', '```sh', 'apt-get install -y wrk nginx-light etcd-server   # once', 'npm run bench                # prints the tables', 'npm run bench -- --write     # also rewrites this page', 'npm run bench -- --only throughput --compare before=/path/to/other/checkout   # A/B against another build',
-    'npm run bench -- --only throughput --workers 1,2   # one process against a primary with 2 workers',
+  md.push('## Rerun', '', '```sh',
+    'apt-get install -y wrk nginx-light etcd-server haproxy caddy   # once; --smoke leaves out haproxy and caddy when missing',
+    'npm run bench                # prints the tables and the goals',
+    'npm run bench -- --write     # also rewrites this page',
+    'npm run bench -- --only throughput --cpu-prof   # also profiles branch-proxy (default): where the time goes',
+    'npm run bench -- --only throughput --compare before=/path/to/other/checkout   # A/B against another build (default settings too)',
+    'npm run bench -- --only throughput --workers 1,2   # extra rows with WORKERS=1 and WORKERS=2 beside the default',
     'npm run bench -- --only throughput --node "Node 24=/path/to/node24/bin/node"   # this build on another Node.js too',
     'npm run bench -- --only pageload   # Chromium + Vite (a devDependency): HTTP/2 against HTTP/1.1 page loads',
     'apt-get install -y nghttp2-client caddy && npm run bench -- --only h2load   # HTTP/2 termination against nginx and Caddy', '```', '');

@@ -9,6 +9,9 @@ import { spawnSync } from 'node:child_process';
 import { startEtcd } from '../test/helpers/etcd.ts';
 import { throughput } from './throughput.ts';
 import type { ThroughputRow } from './throughput.ts';
+import { checkGoals, verdict } from './lib/goals.ts';
+import type { CpuProfileSummary } from './lib/cpu-profile.ts';
+import { removeBenchDir } from './lib/targets.ts';
 import { writeReport } from './report.ts';
 import { propagation } from './propagation.ts';
 import { scale } from './scale.ts';
@@ -32,6 +35,7 @@ const { values } = parseArgs({
     node: { type: 'string', multiple: true, default: [] },
     routes: { type: 'string' },
     samples: { type: 'string' },
+    'cpu-prof': { type: 'boolean', default: false },
   },
 });
 
@@ -44,7 +48,7 @@ const results: Record<string, unknown> = {};
 try {
   if (only.has('throughput')) {
     console.error('throughput');
-    results.throughput = await throughput(
+    const { rows, cpuProfile } = await throughput(
       etcd,
       {
         rounds: Number(values.rounds ?? (smoke ? 1 : 3)),
@@ -52,10 +56,17 @@ try {
         connections: (values.connections ?? (smoke ? '32' : '32,128')).split(',').map(Number),
         workers: values.workers?.split(',').map(Number),
         compare: parseCompare(),
+        skipMissingPeers: smoke,
+        cpuProf: values['cpu-prof'],
       },
       log,
     );
-    printThroughput(results.throughput as ThroughputRow[]);
+    results.throughput = rows;
+    printThroughput(rows);
+    if (cpuProfile) {
+      results.cpuProfile = cpuProfile;
+      printProfile(cpuProfile);
+    }
   }
   if (only.has('propagation')) {
     console.error('propagation');
@@ -101,6 +112,7 @@ try {
   }
 } finally {
   await etcd.destroy();
+  removeBenchDir();
 }
 
 if (values.write) {
@@ -109,6 +121,7 @@ if (values.write) {
     memoryGiB: Math.round(totalmem() / 2 ** 30),
     node: process.version,
     nginx: spawnSync('nginx', ['-v'], { encoding: 'utf8' }).stderr.trim(),
+    ...(only.has('throughput') ? peerVersions() : {}),
     date: new Date().toISOString(),
     command: `npm run bench -- ${process.argv.slice(2).map((a) => (/\s/.test(a) ? JSON.stringify(a) : a)).join(' ')}`.trim(),
   };
@@ -133,4 +146,28 @@ function printThroughput(rows: ThroughputRow[]): void {
   for (const r of rows) {
     console.log([r.backend, r.connections, r.path, fmt(r.rps), fmt(r.xNginx, 2), fmt(r.xDirect, 2), fmt(r.p50Ms, 2), fmt(r.p99Ms, 2), fmt(r.cpuUsPerRequest, 1), fmt(r.rssMiB, 0), r.errors].join('\t'));
   }
+  const goals = checkGoals(rows);
+  if (goals.length === 0) return;
+  console.log('\nissue #16 goals, branch-proxy (default), static backend, this run:');
+  for (const g of goals) console.log([verdict(g).padEnd(5), `c${g.connections}`.padEnd(5), g.goal.padEnd(28), g.ratio === null ? '–' : `${g.ratio.toFixed(2)}×`, `(${g.detail})`].join(' '));
+}
+
+function printProfile(p: CpuProfileSummary): void {
+  console.log(`\nwhere the time goes: branch-proxy (default) under node --cpu-prof, ${p.processes} processes, ${p.busyMs.toFixed(0)} ms busy (${p.idleMs.toFixed(0)} ms idle left out)`);
+  console.log(['self ms', 'share', 'function', 'location'].join('\t'));
+  for (const e of p.top) console.log([e.selfMs.toFixed(0), `${(e.share * 100).toFixed(1)}%`, e.functionName, e.location].join('\t'));
+}
+
+/** The peers' versions, when they are installed, for the report's machine line. */
+function peerVersions(): Record<string, string> {
+  const first = (cmd: string, args: string[]) => {
+    const r = spawnSync(cmd, args, { encoding: 'utf8' });
+    return r.status === 0 ? `${r.stdout}${r.stderr}`.trim().split('\n')[0]! : undefined;
+  };
+  const versions: Record<string, string> = {};
+  const caddy = first('caddy', ['version']);
+  const haproxy = first('haproxy', ['-v']);
+  if (caddy) versions.caddy = caddy;
+  if (haproxy) versions.haproxy = haproxy;
+  return versions;
 }

@@ -1,18 +1,32 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { serviceKey } from '../src/registry/keys.ts';
 import type { EtcdServer } from '../test/helpers/etcd.ts';
+import { readProfiles, summarizeProfiles } from './lib/cpu-profile.ts';
+import type { CpuProfileSummary } from './lib/cpu-profile.ts';
+import { DEFAULT_PATH } from './lib/goals.ts';
+import { startCaddyProxy, startHaproxyProxy } from './lib/peers.ts';
 import { cpuSeconds, rssMiB } from './lib/proc.ts';
 import { median } from './lib/stats.ts';
-import type { CompareBuild, Running } from './lib/targets.ts';
+import type { BranchProxyOptions, CompareBuild, Running } from './lib/targets.ts';
 import { startBranchProxy, startChp, startNginxProxy, startNodeBackend, startStaticBackend } from './lib/targets.ts';
+import { missingTools, requireTools } from './lib/tools.ts';
 import { wrk } from './lib/wrk.ts';
 
 export interface ThroughputOptions {
   readonly rounds: number;
   readonly seconds: number;
   readonly connections: readonly number[];
-  /** Extra branch-proxy builds to compare, e.g. the commit before an optimisation. */
+  /** Extra branch-proxy builds to compare, e.g. the commit before an optimisation; run with default settings like the main row. */
   readonly compare?: readonly CompareBuild[];
+  /** Extra rows `branch-proxy WORKERS=N`, beside the one with the default. */
   readonly workers?: readonly number[];
+  /** Leave out Caddy and HAProxy when they are not installed (one line says so) instead of failing: the CI smoke run has neither. */
+  readonly skipMissingPeers?: boolean;
+  /** Also profile branch-proxy (default) with `node --cpu-prof` for one static-backend round at 32 connections. */
+  readonly cpuProf?: boolean;
 }
 
 export interface ThroughputRow {
@@ -29,10 +43,25 @@ export interface ThroughputRow {
   xDirect: number;
 }
 
+export interface ThroughputResult {
+  readonly rows: ThroughputRow[];
+  readonly cpuProfile?: CpuProfileSummary;
+}
+
 const HOSTS = { node: 'bench-node.dev.localhost', static: 'bench-static.dev.localhost' } as const;
+/** Command → Debian package. */
+const TOOLS = { wrk: 'wrk', nginx: 'nginx-light' } as const;
+const PEERS = { caddy: 'caddy', haproxy: 'haproxy' } as const;
+const START_PEER = { caddy: startCaddyProxy, haproxy: startHaproxyProxy } as const;
+/** The rows of the other proxies (every other row but `direct` is a branch-proxy). */
+export const PEER_PATHS: readonly string[] = ['nginx-proxy', ...Object.keys(PEERS), 'configurable-http-proxy'];
+const CHECKOUT = fileURLToPath(new URL('../', import.meta.url));
 
 /** Every proxy in front of both backends, interleaved over rounds; medians per cell, ratios from the same run. */
-export async function throughput(etcd: EtcdServer, o: ThroughputOptions, log: (line: string) => void): Promise<ThroughputRow[]> {
+export async function throughput(etcd: EtcdServer, o: ThroughputOptions, log: (line: string) => void): Promise<ThroughputResult> {
+  requireTools('throughput', o.skipMissingPeers ? TOOLS : { ...TOOLS, ...PEERS });
+  const missingPeers = missingTools(PEERS) as (keyof typeof PEERS)[];
+  if (missingPeers.length > 0) log(`leaving out ${missingPeers.join(' and ')}, not installed (apt-get install -y ${missingPeers.map((p) => PEERS[p]).join(' ')} to include)`);
   const started: Running[] = [];
   try {
     const backends = { node: await startNodeBackend(), static: await startStaticBackend() };
@@ -42,11 +71,17 @@ export async function throughput(etcd: EtcdServer, o: ThroughputOptions, log: (l
       await etcd.client.put(serviceKey('/deployment/', 'bench', kind, 'port')).value(String(backend.port));
     }
     const routes = { [HOSTS.node]: backends.node.port, [HOSTS.static]: backends.static.port };
-    const proxies: Running[] = [await startNginxProxy(routes), await startChp(routes)];
-    for (const workers of o.workers ?? [1]) {
-      proxies.push(await startBranchProxy(etcd.endpoint, { workers, name: workers === 1 ? 'branch-proxy' : `branch-proxy --workers ${workers}` }));
-    }
-    for (const c of o.compare ?? []) proxies.push(await startBranchProxy(etcd.endpoint, c));
+    const proxies: Running[] = [await startNginxProxy(routes)];
+    for (const peer of Object.keys(PEERS) as (keyof typeof PEERS)[]) if (!missingPeers.includes(peer)) proxies.push(await START_PEER[peer](routes));
+    proxies.push(await startChp(routes));
+    // The main row runs with WORKERS unset, as a user would start it; the others vary one setting from there.
+    const builds: BranchProxyOptions[] = [
+      { name: DEFAULT_PATH, workers: 'default' },
+      { name: 'branch-proxy FAST_PATH=false', workers: 'default', env: { FAST_PATH: 'false' } },
+      ...(o.workers ?? []).map((workers) => ({ name: `branch-proxy WORKERS=${workers}`, workers })),
+      ...(o.compare ?? []).map((c): BranchProxyOptions => ({ ...c, workers: 'default' })),
+    ];
+    for (const build of builds) proxies.push(await startBranchProxy(etcd.endpoint, build));
     started.push(...proxies);
 
     type Sample = { rps: number; p50Ms: number; p99Ms: number; cpu: number | null; rss: number | null; errors: number };
@@ -92,8 +127,39 @@ export async function throughput(etcd: EtcdServer, o: ThroughputOptions, log: (l
       row.xNginx = row.rps / same('nginx-proxy').rps;
       row.xDirect = row.rps / same('direct').rps;
     }
-    return rows;
+    return { rows, cpuProfile: o.cpuProf ? await profile(etcd.endpoint, o.seconds, log) : undefined };
   } finally {
     await Promise.all(started.map((s) => s.stop()));
+  }
+}
+
+/**
+ * One static-backend round at 32 connections against a fresh branch-proxy (default) under `node --cpu-prof`
+ * (its cluster workers inherit the flag), after a warm-up round of the same length; each process writes its
+ * profile when it exits after SIGTERM, and only the samples taken during the measured round are counted.
+ */
+async function profile(etcdEndpoint: string, seconds: number, log: (line: string) => void): Promise<CpuProfileSummary> {
+  const dir = mkdtempSync(join(tmpdir(), 'branch-proxy-cpu-prof-'));
+  const nowUs = () => Number(process.hrtime.bigint() / 1000n);
+  try {
+    const proxy = await startBranchProxy(etcdEndpoint, { name: `${DEFAULT_PATH} --cpu-prof`, workers: 'default', nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
+    let window;
+    try {
+      const url = `http://127.0.0.1:${proxy.port}/`;
+      await wrk(url, HOSTS.static, 32, seconds);
+      const fromUs = nowUs();
+      const r = await wrk(url, HOSTS.static, 32, seconds);
+      window = { fromUs, toUs: nowUs() };
+      log(`cpu profile: static backend c=32 ${DEFAULT_PATH} under node --cpu-prof: ${Math.round(r.rps)} req/s`);
+    } finally {
+      await proxy.stop();
+    }
+    const profiles = readProfiles(dir);
+    if (profiles.length === 0) throw new Error('node --cpu-prof wrote no profile: the proxy did not exit by itself within 5 s of SIGTERM (see its log)');
+    const summary = summarizeProfiles(profiles, CHECKOUT, window);
+    if (summary.busyMs + summary.idleMs === 0) throw new Error('no profile sample falls in the measured round: V8 and process.hrtime disagree about the clock');
+    return summary;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }

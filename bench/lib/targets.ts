@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, openSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +16,16 @@ export interface Running {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'branch-proxy-bench-'));
+
+/** Removes the working directory with every log and configuration in it, once the processes are stopped. */
+export function removeBenchDir(): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** A file in the bench's working directory (configuration, pid and log files of the processes it starts). */
+export function benchPath(file: string): string {
+  return join(dir, file);
+}
 
 /** Where a started branch-proxy writes its JSON log. */
 export function logPath(name: string): string {
@@ -38,7 +48,8 @@ export function track(name: string, port: number, child: ChildProcess): Running 
   };
 }
 
-async function listening(port: number, what: string): Promise<void> {
+/** Resolves once something answers HTTP on the port (any status). */
+export async function listening(port: number, what: string): Promise<void> {
   await waitFor(`${what} on port ${port}`, async () => {
     try {
       await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(500) });
@@ -121,17 +132,33 @@ export interface CompareBuild {
   readonly node?: string;
 }
 
+/** What `startBranchProxy` runs: which build, on which Node.js, with which settings. */
+export interface BranchProxyOptions {
+  readonly checkout?: string;
+  readonly node?: string;
+  /** WORKERS: a number, or 'default' to leave it unset so that the proxy picks its own default. */
+  readonly workers?: number | 'default';
+  readonly name?: string;
+  readonly env?: Record<string, string>;
+  /** Options for node itself, e.g. --cpu-prof (cluster workers inherit them). */
+  readonly nodeArgs?: readonly string[];
+}
+
 /**
  * branch-proxy from a built checkout (default: this one), logging every request to a file like nginx.
  * One process unless `workers` says otherwise, so scenarios measure the same thing on any machine.
  */
-export async function startBranchProxy(etcdEndpoint: string, options: { checkout?: string; node?: string; workers?: number; name?: string; env?: Record<string, string> } = {}): Promise<Running & { adminPort: number }> {
+export async function startBranchProxy(etcdEndpoint: string, options: BranchProxyOptions = {}): Promise<Running & { adminPort: number }> {
   const [port, adminPort] = [await freePort(), await freePort()];
   const checkout = options.checkout ?? fileURLToPath(new URL('../../', import.meta.url));
   const name = options.name ?? 'branch-proxy';
   const log = openSync(logPath(name), 'w');
-  const env: Record<string, string> = { ETCD_ENDPOINTS: etcdEndpoint, PORT: String(port), ADMIN_PORT: String(adminPort), HOST: '127.0.0.1', LOG_LEVEL: 'info', WORKERS: String(options.workers ?? 1), ...options.env };
-  const child = spawn(options.node ?? process.execPath, [join(checkout, 'dist/cli/main.js'), 'serve'], { env: { ...process.env, ...env }, stdio: ['ignore', log, log] });
+  const env: Record<string, string | undefined> = { ...process.env, ETCD_ENDPOINTS: etcdEndpoint, PORT: String(port), ADMIN_PORT: String(adminPort), HOST: '127.0.0.1', LOG_LEVEL: 'info' };
+  // 'default': not even inherited from the shell that runs the bench, so that the default is what is measured.
+  if (options.workers === 'default') delete env.WORKERS;
+  else env.WORKERS = String(options.workers ?? 1);
+  Object.assign(env, options.env);
+  const child = spawn(options.node ?? process.execPath, [...(options.nodeArgs ?? []), join(checkout, 'dist/cli/main.js'), 'serve'], { env, stdio: ['ignore', log, log] });
   await waitFor(`${name} ready`, async () => {
     try {
       return (await fetch(`http://127.0.0.1:${adminPort}/readyz`)).ok ? true : undefined;
