@@ -9,7 +9,7 @@
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize } from 'node:path';
-import { createServer } from 'node:http';
+import { createServer as createHttpServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createSecureServer } from 'node:http2';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
@@ -19,6 +19,7 @@ import type { EtcdServer } from '../test/helpers/etcd.ts';
 import { makeCertificates } from '../test/helpers/certs.ts';
 import { freePort } from '../test/helpers/ports.ts';
 import { register } from '../test/helpers/registry.ts';
+import { percentile } from './lib/stats.ts';
 import { startBranchProxy } from './lib/targets.ts';
 import type { Running } from './lib/targets.ts';
 
@@ -130,7 +131,7 @@ async function startPlainModuleServer(root: string, delayMs: number, https?: { k
     if (path.startsWith('/src/')) setTimeout(send, delayMs);
     else send();
   };
-  const server = https ? createSecureServer({ ...https, allowHTTP1: true }, handler) : createServer(handler as (req: IncomingMessage, res: ServerResponse) => void);
+  const server = https ? createSecureServer({ ...https, allowHTTP1: true }, handler) : createHttpServer(handler as (req: IncomingMessage, res: ServerResponse) => void);
   const port = await freePort();
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   return { port, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
@@ -191,8 +192,9 @@ async function hotReloads(url: string, root: string, version: number): Promise<b
   }
 }
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+/** a ÷ b to two decimals, as the report prints it. */
+function ratio(a: number, b: number): number {
+  return Math.round((a / b) * 100) / 100;
 }
 
 export async function pageLoad(etcd: EtcdServer, o: PageLoadOptions, log: (line: string) => void): Promise<PageLoadResult> {
@@ -241,10 +243,7 @@ export async function pageLoad(etcd: EtcdServer, o: PageLoadOptions, log: (line:
         log(`load ${i + 1}/${o.loads} ${mode}: ${ms.toFixed(0)} ms (${protocol})`);
       }
     }
-    const rows = Object.entries(samples).map(([mode, s]) => {
-      const sorted = [...s.ms].sort((a, b) => a - b);
-      return { mode: mode as PageLoadRow['mode'], protocol: s.protocol, loads: s.ms, medianMs: percentile(sorted, 50), p90Ms: percentile(sorted, 90) };
-    });
+    const rows = Object.entries(samples).map(([mode, s]) => ({ mode: mode as PageLoadRow['mode'], protocol: s.protocol, loads: s.ms, medianMs: percentile(s.ms, 50), p90Ms: percentile(s.ms, 90) }));
     const median = (mode: Mode) => rows.find((r) => r.mode === mode)!.medianMs;
     const hotReload: Record<string, boolean> = {};
     let version = 2;
@@ -256,11 +255,11 @@ export async function pageLoad(etcd: EtcdServer, o: PageLoadOptions, log: (line:
       modules: o.modules,
       delayMs: o.delayMs,
       rows,
-      h2Speedup: Math.round((median('proxy http/1.1') / median('proxy h2')) * 100) / 100,
-      proxyOverDirect: Math.round((median('proxy h2') / median('vite direct h2')) * 100) / 100,
-      viteDirectSpeedup: Math.round((median('vite direct http/1.1') / median('vite direct h2')) * 100) / 100,
-      plainSpeedup: Math.round((median('plain server: proxy http/1.1') / median('plain server: proxy h2')) * 100) / 100,
-      plainDirectSpeedup: Math.round((median('plain server: direct http/1.1') / median('plain server: direct h2')) * 100) / 100,
+      h2Speedup: ratio(median('proxy http/1.1'), median('proxy h2')),
+      proxyOverDirect: ratio(median('proxy h2'), median('vite direct h2')),
+      viteDirectSpeedup: ratio(median('vite direct http/1.1'), median('vite direct h2')),
+      plainSpeedup: ratio(median('plain server: proxy http/1.1'), median('plain server: proxy h2')),
+      plainDirectSpeedup: ratio(median('plain server: direct http/1.1'), median('plain server: direct h2')),
       hotReload,
     };
   } finally {
