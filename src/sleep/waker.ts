@@ -27,7 +27,8 @@ export interface WakerEvents {
 
 export interface WakerOptions {
   readonly registry: RegistryView;
-  readonly store: SleepStore;
+  /** The record's reads and compare-and-swap writes (a SleepStore on etcd). */
+  readonly store: Pick<SleepStore, 'read' | 'claim' | 'remove'>;
   /** Created on the first wake this process runs (the ECS driver loads the AWS SDK). */
   readonly driver: () => Promise<SleepDriver>;
   /** One TCP connection attempt through the backend policy (see web/target-probe.ts). */
