@@ -31,8 +31,13 @@ export interface RequestObserver {
   request(deployment: string | undefined, service: string | undefined, status: number, seconds: number, servedBy?: string): void;
   /** A WebSocket was handed to a backend. */
   upgrade(deployment: string, service: string): void;
-  /** A WebSocket is still in use: called while it is open (every `openStreamTouchMs`) and when it closes. For activity. */
-  streaming?(deployment: string, service: string): void;
+  /**
+   * A proxied response is under way (here: from the moment the request is forwarded, so a long poll
+   * waiting for its headers counts too) or a WebSocket was handed over; the returned function is
+   * called once when it ends. For activity: with SLEEP_AFTER, a deployment in use over one long
+   * response or WebSocket never looks idle. Defined only then, so without it the request path pays nothing.
+   */
+  openStream?(deployment: string, service: string): () => void;
   upstreamError(kind: UpstreamErrorKind): void;
 }
 
@@ -54,8 +59,6 @@ export interface ProxyHandlerOptions {
   readonly gate?: AccessGate;
   /** Requests to sleeping deployments (issue #13); undefined: they get the 503 page. */
   readonly wakeGate?: WakeGate;
-  /** With SLEEP_AFTER: how often open WebSockets count as activity, so a deployment in use over one never looks idle. */
-  readonly openStreamTouchMs?: number;
   /** ROBOTS_ALLOW: deployments crawlers may index (`*`: all); the others get X-Robots-Tag and a disallowing /robots.txt. */
   readonly robotsAllow?: readonly string[] | '*';
 }
@@ -80,12 +83,6 @@ export function createProxyHandler(o: ProxyHandlerOptions) {
   const fallback = o.fallbackDeployment;
   const wakeGate = o.wakeGate;
   const robots = robotsPolicy(o.robotsAllow ?? []);
-  const openSockets = o.openStreamTouchMs !== undefined && observer?.streaming ? new Map<Duplex, { deployment: string; service: string }>() : undefined;
-  const touchTimer = openSockets
-    ? setInterval(() => {
-        for (const s of openSockets.values()) observer?.streaming?.(s.deployment, s.service);
-      }, o.openStreamTouchMs).unref()
-    : undefined;
 
   /** `body`: a held request's body, read while its deployment woke (see wake-gate.ts). */
   function route(req: IncomingMessage, res: ServerResponse, match: HostMatch, body?: Buffer): void {
@@ -123,10 +120,12 @@ export function createProxyHandler(o: ProxyHandlerOptions) {
       upstreamFailed(err, match, resolution, 'upstream error', responded ? undefined : (info) => sendError(req, res, info));
       if (responded) res.destroy();
     };
+    const endStream = observer?.openStream?.(deployment.name, service);
     // Runs from the forwarder's own 'close' listener: one listener per request, not two.
     const onClose =
       accessLogOn || observer
         ? (): void => {
+            endStream?.();
             const ms = performance.now() - start;
             if (accessLogOn) accessLog(req, res, ms, deployment.name, service, target.address, servedBy);
             observer?.request(deployment.name, service, res.statusCode, ms / 1000, servedBy);
@@ -151,13 +150,8 @@ export function createProxyHandler(o: ProxyHandlerOptions) {
     const servedBy = resolution.servedBy?.name;
     o.log.info({ event: 'websocket-opened', deployment: deployment.name, service, target: target.address, fallback: servedBy, url: req.url }, 'websocket opened');
     observer?.upgrade(deployment.name, service);
-    if (openSockets) {
-      openSockets.set(socket, { deployment: deployment.name, service });
-      socket.once('close', () => {
-        openSockets.delete(socket);
-        observer?.streaming?.(deployment.name, service);
-      });
-    }
+    const endStream = observer?.openStream?.(deployment.name, service);
+    if (endStream) socket.once('close', endStream);
     o.forwarder.upgrade(req, socket, head, target, (err, upgraded) => {
       const answer = !upgraded && socket.writable ? (info: ErrorInfo) => socket.end(rawErrorResponse(info)) : undefined;
       upstreamFailed(err, match, resolution, 'websocket upstream error', answer);
@@ -205,9 +199,7 @@ export function createProxyHandler(o: ProxyHandlerOptions) {
     socket.on('error', () => socket.destroy());
     upgrade(req, socket, head, o.matchHost(req.headers.host));
   };
-  const stop = (): void => clearInterval(touchTimer);
-  const handlers = gate ? gated({ gate, matchHost: o.matchHost, registry: o.registry, defaultService: o.defaultService, fallbackDeployment: fallback, log: o.log, route, upgrade }) : { onRequest, onUpgrade };
-  return { ...handlers, stop };
+  return gate ? gated({ gate, matchHost: o.matchHost, registry: o.registry, defaultService: o.defaultService, fallbackDeployment: fallback, log: o.log, route, upgrade }) : { onRequest, onUpgrade };
 }
 
 function hostOf(match: Extract<HostMatch, { kind: 'label' }>): string {
