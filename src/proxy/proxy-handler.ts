@@ -63,6 +63,13 @@ export interface ProxyHandlerOptions {
   readonly robotsAllow?: readonly string[] | '*';
 }
 
+/** A request held while its deployment woke, forwarded now. */
+interface Held {
+  readonly body: Buffer | undefined;
+  /** When it arrived: its log line and metric count the whole time, hold included. */
+  readonly start: number;
+}
+
 /** Names the base that served a response through a fallback (issue #14); set by the proxy, after the backend's own headers. */
 export const FALLBACK_HEADER = 'x-branch-proxy-fallback';
 
@@ -84,10 +91,10 @@ export function createProxyHandler(o: ProxyHandlerOptions) {
   const wakeGate = o.wakeGate;
   const robots = robotsPolicy(o.robotsAllow ?? []);
 
-  /** `body`: a held request's body, read while its deployment woke (see wake-gate.ts). */
-  function route(req: IncomingMessage, res: ServerResponse, match: HostMatch, body?: Buffer): void {
+  /** `held`: a request held while its deployment woke (see wake-gate.ts): its body, read meanwhile, and when it arrived. */
+  function route(req: IncomingMessage, res: ServerResponse, match: HostMatch, held?: Held): void {
     if (match.kind === 'dashboard') return o.dashboard(req, res);
-    const start = performance.now();
+    const start = held?.start ?? performance.now();
     if (match.kind === 'foreign') {
       o.log.warn({ host: match.host, url: req.url }, 'request for a host outside the base domains');
       sendError(req, res, foreignHostInfo(match.host, o.domains));
@@ -99,7 +106,7 @@ export function createProxyHandler(o: ProxyHandlerOptions) {
       if (resolution.kind === 'asleep' && wakeGate) {
         // A crawler's robots.txt must not wake anything.
         if (req.url === '/robots.txt' && robots?.noindex(resolution.deployment.name)) return sendRobotsTxt(req.method, res);
-        return wakeGate.request(req, res, resolution, hostOf(match), (held) => route(req, res, match, held));
+        return wakeGate.request(req, res, resolution, hostOf(match), (body) => route(req, res, match, { body, start }));
       }
       if (o.registry.ready) sendError(req, res, notRoutedInfo(resolution, hostOf(match), match.domain, o.registry.table, linkBase(req), o.defaultService, { stops: o.stops, fallbackDeployment: fallback }));
       else sendError(req, res, notLoadedInfo(hostOf(match), match.domain, linkBase(req)), RETRY_SOON);
@@ -122,16 +129,17 @@ export function createProxyHandler(o: ProxyHandlerOptions) {
     };
     const endStream = observer?.openStream?.(deployment.name, service);
     // Runs from the forwarder's own 'close' listener: one listener per request, not two.
+    const wake = held ? 'held' : undefined;
     const onClose =
       accessLogOn || observer
         ? (): void => {
             endStream?.();
             const ms = performance.now() - start;
-            if (accessLogOn) accessLog(req, res, ms, deployment.name, service, target.address, servedBy);
+            if (accessLogOn) accessLog(req, res, ms, deployment.name, service, target.address, servedBy, wake);
             observer?.request(deployment.name, service, res.statusCode, ms / 1000, servedBy);
           }
         : undefined;
-    o.forwarder.web(req, res, target, onError, onClose, body);
+    o.forwarder.web(req, res, target, onError, onClose, held?.body);
   }
 
   /** The socket already has its error listener (onUpgrade here, or the access gate's). */
@@ -179,17 +187,19 @@ export function createProxyHandler(o: ProxyHandlerOptions) {
 
   /**
    * One line per request; two literal shapes rather than a spread, as this runs for every request.
-   * `fallback` (the base that served it) is left out of the JSON when undefined, as pino drops undefined fields.
+   * `fallback` (the base that served it) and `wake` (`held`: it waited for its deployment to wake, and
+   * `ms` counts from its arrival) are left out of the JSON when undefined, as pino drops undefined fields.
+   * The wake gate logs the answers it gives itself in the same shape (wake-gate.ts).
    */
-  function accessLog(req: IncomingMessage, res: ServerResponse, elapsedMs: number, deployment?: string, service?: string, target?: string, fallback?: string): void {
+  function accessLog(req: IncomingMessage, res: ServerResponse, elapsedMs: number, deployment?: string, service?: string, target?: string, fallback?: string, wake?: 'held'): void {
     const ms = Math.round(elapsedMs * 10) / 10;
     const { headers, method, url } = req;
     const status = res.statusCode;
     const proto = req.httpVersionMajor === 2 ? 'h2' : 'http/1.1';
     o.log.info(
       responseFinished(res)
-        ? { host: headers.host, deployment, service, target, fallback, method, path: url, proto, status, ms }
-        : { host: headers.host, deployment, service, target, fallback, method, path: url, proto, status, aborted: true, ms },
+        ? { host: headers.host, deployment, service, target, fallback, method, path: url, proto, status, wake, ms }
+        : { host: headers.host, deployment, service, target, fallback, method, path: url, proto, status, wake, aborted: true, ms },
       'request',
     );
   }

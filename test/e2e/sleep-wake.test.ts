@@ -111,6 +111,10 @@ describe('sleep and wake through the proxy (real etcd, a real backend started by
     await waitFor(`${deployment} asleep in the table`, () => (proxy!.registry.table.deployments.get(deployment)?.sleep ? true : undefined));
   }
 
+  /** The access-log lines of requests to `deployment`: what each got and how the wake gate answered (`wake`). */
+  const requestLines = (p: TestProxy, deployment: string) =>
+    p.logs.filter((l) => l.msg === 'request' && l.deployment === deployment).map((l) => ({ method: l.method, path: l.path, status: l.status, wake: l.wake, service: l.service, aborted: l.aborted }));
+
   const record = async (deployment: string) => {
     const text = await etcd.client.get(sleepStateKey(prefix, deployment, 'sleep')).string();
     return text === null ? undefined : (JSON.parse(text) as Record<string, unknown>);
@@ -145,6 +149,16 @@ describe('sleep and wake through the proxy (real etcd, a real backend started by
     assert.equal(metrics.value('branch_proxy_wakes_total', { result: 'ok' }), 1, 'the wake is counted once');
     assert.equal(metrics.value('branch_proxy_wake_duration_seconds_count', { result: 'ok' }), 1);
     assert.equal(metrics.value('branch_proxy_held_requests'), 0, 'the held request was let go');
+    // The page is the gate's answer; the held POST is logged once, by the normal path, from its arrival.
+    assert.deepEqual(requestLines(p, 'feat-a'), [
+      { method: 'GET', path: '/', status: 503, wake: 'page', service: 'web', aborted: undefined },
+      { method: 'POST', path: '/orders?id=7', status: 200, wake: 'held', service: 'web', aborted: undefined },
+    ]);
+    const heldLine = p.logs.find((l) => l.msg === 'request' && l.wake === 'held');
+    const pageLine = p.logs.find((l) => l.msg === 'request' && l.wake === 'page');
+    assert.ok(Number(heldLine?.ms) > Number(pageLine?.ms), 'the held time counts: the POST arrived before the page and was answered after it');
+    assert.equal(metrics.value('branch_proxy_requests_total', { deployment: 'feat-a', service: 'web', code: '503' }), 1, 'the waiting page is counted');
+    assert.equal(metrics.value('branch_proxy_requests_total', { deployment: 'feat-a', service: 'web', code: '200' }), 1, 'the held request is counted once');
 
     const robots = await request(p.port, `feat-a.${DOMAIN}`, '/robots.txt');
     assert.equal(robots.status, 200);
@@ -186,6 +200,18 @@ describe('sleep and wake through the proxy (real etcd, a real backend started by
     ws.terminate();
     assert.deepEqual({ status: refused.status, retryAfter: /^\d+$/.test(refused.retryAfter ?? '') }, { status: 503, retryAfter: true });
     await waitFor('the WebSocket started a wake', () => (hookRuns('feat-d').length === 1 ? true : undefined));
+
+    // Each answer of the wake gate is one access-log line that says which it was, and one request in the metrics.
+    await waitFor('every answer logged', () => (requestLines(p, 'feat-d').length === 4 ? true : undefined));
+    assert.deepEqual(requestLines(p, 'feat-b'), [{ method: 'GET', path: '/api', status: 503, wake: 'timeout', service: 'web', aborted: undefined }]);
+    assert.deepEqual(requestLines(p, 'feat-c'), [{ method: 'POST', path: '/upload', status: 503, wake: 'too-large', service: 'web', aborted: undefined }]);
+    assert.deepEqual(
+      requestLines(p, 'feat-d').map((l) => `${l.method} ${l.status} ${l.wake}`),
+      ['GET 503 ignored', 'GET 503 ignored', 'GET 503 ignored', 'GET 503 websocket'],
+    );
+    const metrics = await scrapeMetrics(p.adminPort);
+    const answered = (deployment: string) => metrics.value('branch_proxy_requests_total', { deployment, service: 'web', code: '503' });
+    assert.deepEqual([answered('feat-b'), answered('feat-c'), answered('feat-d')], [1, 1, 4]);
   });
 
   test('with access control, only a request that passes it can start a wake', async () => {
