@@ -18,8 +18,8 @@ export interface WakeResult {
   ok: number;
   /** From the service's keys written to each held response, over all holds. */
   releaseMs: { p50: number; p99: number; max: number };
-  /** Before the first hold, and the most while holding. */
-  rssMiB: { before: number; holding: number };
+  /** Before the first hold, during the first hold, and the most during any hold (later ones include what earlier releases left to collect). */
+  rssMiB: { before: number; holding: number; holdingMax: number };
   /**
    * Requests to an awake deployment: a window without a wake, then one during the hold, in each round.
    * `baseline` and `duringHold` are medians over the rounds, `ratio` the median of each round's ratio
@@ -65,7 +65,7 @@ export async function wake(etcd: EtcdServer, o: { held: number; samples: number;
     log(`single held request: p50 ${percentile(single, 50).toFixed(1)} ms, p99 ${percentile(single, 99).toFixed(1)} ms`);
 
     const rssBefore = rssMiB(proxy.pid);
-    let rssHolding = 0;
+    const rssHolding: number[] = [];
     const rounds: { baseline: number; duringHold: number }[] = [];
     const release: number[] = [];
     let answered = 0;
@@ -78,7 +78,7 @@ export async function wake(etcd: EtcdServer, o: { held: number; samples: number;
       const heldAgent = new Agent({ keepAlive: false, maxSockets: Infinity });
       const heldReplies = Array.from({ length: o.held }, (_, i) => get(proxy.port, `${name}.${DOMAIN}`, heldAgent, {}, `/held/${i}`).catch(() => ({ status: 0, at: performance.now() })));
       const duringHold = await awakeLoad(proxy.port, agent, o.seconds);
-      rssHolding = Math.max(rssHolding, rssMiB(proxy.pid));
+      rssHolding.push(rssMiB(proxy.pid));
       rounds.push({ baseline, duringHold });
       log(`hold ${round + 1}/${o.holds}: awake p99 ${baseline.toFixed(2)} ms without a wake, ${duringHold.toFixed(2)} ms while ${o.held} requests are held`);
       const t0 = performance.now();
@@ -91,7 +91,7 @@ export async function wake(etcd: EtcdServer, o: { held: number; samples: number;
       // Let the release's connections close before the next baseline window.
       await delay(500);
     }
-    log(`proxy RSS ${rssBefore.toFixed(0)} → ${rssHolding.toFixed(0)} MiB while holding`);
+    log(`proxy RSS ${rssBefore.toFixed(0)} MiB before, ${rssHolding.map((r) => r.toFixed(0)).join(', ')} MiB while holding`);
     const result: WakeResult = {
       singleOverheadMs: { p50: percentile(single, 50), p99: percentile(single, 99), samples: single.length },
       held: o.held,
@@ -99,7 +99,7 @@ export async function wake(etcd: EtcdServer, o: { held: number; samples: number;
       answered,
       ok,
       releaseMs: { p50: percentile(release, 50), p99: percentile(release, 99), max: Math.max(...release) },
-      rssMiB: { before: rssBefore, holding: rssHolding },
+      rssMiB: { before: rssBefore, holding: rssHolding[0]!, holdingMax: Math.max(...rssHolding) },
       awakeP99Ms: { baseline: median(rounds.map((r) => r.baseline)), duringHold: median(rounds.map((r) => r.duringHold)), ratio: median(rounds.map((r) => r.duringHold / r.baseline)), rounds },
       loadAverage: loadavg().map((l) => Math.round(l * 100) / 100),
     };
