@@ -10,6 +10,7 @@ import type { PageLoadResult } from './page-load.ts';
 import type { H2loadRow } from './h2load.ts';
 import type { CpuProfileSummary } from './lib/cpu-profile.ts';
 import { checkGoals, DEFAULT_PATH, verdict } from './lib/goals.ts';
+import type { WakeResult } from './wake.ts';
 
 export interface Results {
   throughput?: ThroughputRow[];
@@ -21,6 +22,7 @@ export interface Results {
   h2load?: H2loadRow[];
   /** `--cpu-prof`: where branch-proxy (default) spends its CPU in one throughput round. */
   cpuProfile?: CpuProfileSummary;
+  wake?: WakeResult;
 }
 
 const DOCS = new URL('../docs/', import.meta.url);
@@ -190,6 +192,7 @@ export function writeReport(fresh: Results, machine: Machine): void {
       '',
     );
   }
+  if (results.wake) md.push(...wakeSection(results.wake));
   if (results.pageload) {
     const p = results.pageload;
     md.push(
@@ -231,9 +234,42 @@ export function writeReport(fresh: Results, machine: Machine): void {
     'npm run bench -- --only throughput --compare before=/path/to/other/checkout   # A/B against another build (default settings too)',
     'npm run bench -- --only throughput --workers 1,2   # extra rows with WORKERS=1 and WORKERS=2 beside the default',
     'npm run bench -- --only throughput --node "Node 24=/path/to/node24/bin/node"   # this build on another Node.js too',
+    'npm run bench -- --only wake       # sleep and wake: one wake\'s overhead, 1,000 held requests',
     'npm run bench -- --only pageload   # Chromium + Vite (a devDependency): HTTP/2 against HTTP/1.1 page loads',
     'apt-get install -y nghttp2-client caddy && npm run bench -- --only h2load   # HTTP/2 termination against nginx and Caddy', '```', '');
   writeFileSync(new URL('benchmarks.md', DOCS), md.join('\n'));
+}
+
+/** Issue #13's figures: one wake's overhead, and many requests held on one waking deployment. */
+export function wakeSection(w: WakeResult): string[] {
+  const thousands = (v: number): string => v.toLocaleString('en-US');
+  return [
+    '## Sleep and wake',
+    '',
+    'A proxy with `WAKE_COMMAND=true`: the bench brings each woken service back itself by writing its keys (ip and port in one',
+    'transaction) at a known moment, its backend already listening. Requests ask for JSON, so they are held, not shown the waiting page.',
+    '',
+    `**One held request at a time** (${w.singleOverheadMs.samples} wakes, p99 by nearest rank): from the keys written to the held request's response,`,
+    `p50 ${n(w.singleOverheadMs.p50, 1)} ms, p99 ${n(w.singleOverheadMs.p99, 1)} ms (target p99 < 50 ms). This covers the watch event, one TCP connection`,
+    'to each listed service, and forwarding the request; the record\'s removal in etcd happens after the held request has gone.',
+    '',
+    `**${thousands(w.held)} held requests on one waking deployment**, ${w.holds} time${w.holds === 1 ? '' : 's'} (a new deployment each):`,
+    '',
+    '| held | answered | 200 | release p50 ms | release p99 ms | release max ms | proxy RSS before → first hold (most in any hold) MiB |',
+    '|---|---|---|---|---|---|---|',
+    `| ${thousands(w.held * w.holds)} | ${thousands(w.answered)} | ${thousands(w.ok)} | ${n(w.releaseMs.p50, 1)} | ${n(w.releaseMs.p99, 1)} | ${n(w.releaseMs.max, 1)} | ${n(w.rssMiB.before)} → ${n(w.rssMiB.holding)} (${n(w.rssMiB.holdingMax)}) |`,
+    '',
+    'Release: from the keys written to each held response. Meanwhile 16 keep-alive loops request an awake deployment: in each round, a',
+    'window without any wake, then one while the requests are held. p99 latency of the awake deployment:',
+    '',
+    '| round | without a wake ms | during the hold ms | ratio |',
+    '|---|---|---|---|',
+    ...w.awakeP99Ms.rounds.map((r, i) => `| ${i + 1} | ${n(r.baseline, 2)} | ${n(r.duringHold, 2)} | ${n(r.duringHold / r.baseline, 3)} |`),
+    `| median | ${n(w.awakeP99Ms.baseline, 2)} | ${n(w.awakeP99Ms.duringHold, 2)} | ${n(w.awakeP99Ms.ratio, 3)} |`,
+    '',
+    `The ratio is the median of each round's ratio (target ≤ 1.10). 1-minute load average at the end: ${n(w.loadAverage[0], 2)}.`,
+    '',
+  ];
 }
 
 /** One row per run, naming the scenarios whose results come from it. */

@@ -4,20 +4,28 @@ import { deploymentKey, serviceKey, sleepStateKey } from '../src/registry/keys.t
 import type { EtcdServer } from '../test/helpers/etcd.ts';
 import { waitFor } from '../test/helpers/wait.ts';
 import { rssMiB } from './lib/proc.ts';
-import { percentile } from './lib/stats.ts';
+import { median, percentile } from './lib/stats.ts';
 import { startBranchProxy, startNodeBackend } from './lib/targets.ts';
 
 export interface WakeResult {
   /** One held request at a time: from the service's keys written (backend already listening) to the held response. */
   singleOverheadMs: { p50: number; p99: number; samples: number };
-  /** `held` requests on one waking deployment, released together. */
+  /** `held` requests on one waking deployment, released together; `holds` times in a row (each its own deployment). */
   held: number;
+  holds: number;
+  /** Over all holds. */
   answered: number;
   ok: number;
+  /** From the service's keys written to each held response, over all holds. */
   releaseMs: { p50: number; p99: number; max: number };
-  rssMiB: { before: number; holding: number };
-  /** Requests to an awake deployment, without and during the hold. */
-  awakeP99Ms: { baseline: number; duringHold: number; ratio: number };
+  /** Before the first hold, during the first hold, and the most during any hold (later ones include what earlier releases left to collect). */
+  rssMiB: { before: number; holding: number; holdingMax: number };
+  /**
+   * Requests to an awake deployment: a window without a wake, then one during the hold, in each round.
+   * `baseline` and `duringHold` are medians over the rounds, `ratio` the median of each round's ratio
+   * (a slow phase of the machine lifts both windows of a round alike).
+   */
+  awakeP99Ms: { baseline: number; duringHold: number; ratio: number; rounds: { baseline: number; duringHold: number }[] };
   loadAverage: number[];
 }
 
@@ -27,11 +35,12 @@ const DOMAIN = 'dev.localhost';
 /**
  * Issue #13's measurements: the overhead between a woken service being routed
  * and accepting connections and the held request's response, and 1,000 held
- * requests on one waking deployment while an awake one keeps its latency.
+ * requests on one waking deployment while an awake one keeps its latency
+ * (rounds of a window without a wake then one during a hold, compared round by round).
  * The wake command does nothing: the bench itself brings the service back by
  * writing its keys at a known moment, the backend already listening.
  */
-export async function wake(etcd: EtcdServer, o: { held: number; samples: number; seconds: number }, log: (line: string) => void): Promise<WakeResult> {
+export async function wake(etcd: EtcdServer, o: { held: number; samples: number; seconds: number; holds: number }, log: (line: string) => void): Promise<WakeResult> {
   const backend = await startNodeBackend();
   const proxy = await startBranchProxy(etcd.endpoint, { name: 'branch-proxy (wake)', env: { WAKE_COMMAND: 'true', WAKE_HOLD: '120s', WAKE_TIMEOUT: '10m' } });
   const agent = new Agent({ keepAlive: true, maxSockets: Infinity });
@@ -55,33 +64,47 @@ export async function wake(etcd: EtcdServer, o: { held: number; samples: number;
     }
     log(`single held request: p50 ${percentile(single, 50).toFixed(1)} ms, p99 ${percentile(single, 99).toFixed(1)} ms`);
 
-    const baseline = await awakeLoad(proxy.port, agent, o.seconds);
-    log(`awake p99 without a wake: ${baseline.toFixed(2)} ms`);
-
     const rssBefore = rssMiB(proxy.pid);
-    await sleep(etcd, 'sleepy');
-    await waitFor('sleepy asleep', async () => ((await get(proxy.port, `sleepy.${DOMAIN}`, agent, { 'user-agent': 'bot' })).status === 503 ? true : undefined), 10_000);
-    const heldAgent = new Agent({ keepAlive: false, maxSockets: Infinity });
-    const heldReplies = Array.from({ length: o.held }, (_, i) => get(proxy.port, `sleepy.${DOMAIN}`, heldAgent, {}, `/held/${i}`).catch(() => ({ status: 0, at: performance.now() })));
-    const during = await awakeLoad(proxy.port, agent, o.seconds);
-    const rssHolding = rssMiB(proxy.pid);
-    log(`awake p99 while ${o.held} requests are held: ${during.toFixed(2)} ms; proxy RSS ${rssBefore.toFixed(0)} → ${rssHolding.toFixed(0)} MiB`);
-    const t0 = performance.now();
-    await routeTo(etcd, 'sleepy', backend.port);
-    const replies = await Promise.all(heldReplies);
-    const release = replies.map((r) => r.at - t0);
-    heldAgent.destroy();
+    const rssHolding: number[] = [];
+    const rounds: { baseline: number; duringHold: number }[] = [];
+    const release: number[] = [];
+    let answered = 0;
+    let ok = 0;
+    for (let round = 0; round < o.holds; round++) {
+      const baseline = await awakeLoad(proxy.port, agent, o.seconds);
+      const name = `sleepy-${round}`;
+      await sleep(etcd, name);
+      await waitFor(`${name} asleep`, async () => ((await get(proxy.port, `${name}.${DOMAIN}`, agent, { 'user-agent': 'bot' })).status === 503 ? true : undefined), 10_000);
+      const heldAgent = new Agent({ keepAlive: false, maxSockets: Infinity });
+      const heldReplies = Array.from({ length: o.held }, (_, i) => get(proxy.port, `${name}.${DOMAIN}`, heldAgent, {}, `/held/${i}`).catch(() => ({ status: 0, at: performance.now() })));
+      const duringHold = await awakeLoad(proxy.port, agent, o.seconds);
+      rssHolding.push(rssMiB(proxy.pid));
+      rounds.push({ baseline, duringHold });
+      log(`hold ${round + 1}/${o.holds}: awake p99 ${baseline.toFixed(2)} ms without a wake, ${duringHold.toFixed(2)} ms while ${o.held} requests are held`);
+      const t0 = performance.now();
+      await routeTo(etcd, name, backend.port);
+      const replies = await Promise.all(heldReplies);
+      heldAgent.destroy();
+      release.push(...replies.map((r) => r.at - t0));
+      answered += replies.filter((r) => r.status !== 0).length;
+      ok += replies.filter((r) => r.status === 200).length;
+      // Let the release's connections close before the next baseline window.
+      await delay(500);
+    }
+    log(`proxy RSS ${rssBefore.toFixed(0)} MiB before, ${rssHolding.map((r) => r.toFixed(0)).join(', ')} MiB while holding`);
     const result: WakeResult = {
       singleOverheadMs: { p50: percentile(single, 50), p99: percentile(single, 99), samples: single.length },
       held: o.held,
-      answered: replies.filter((r) => r.status !== 0).length,
-      ok: replies.filter((r) => r.status === 200).length,
+      holds: o.holds,
+      answered,
+      ok,
       releaseMs: { p50: percentile(release, 50), p99: percentile(release, 99), max: Math.max(...release) },
-      rssMiB: { before: rssBefore, holding: rssHolding },
-      awakeP99Ms: { baseline, duringHold: during, ratio: during / baseline },
+      rssMiB: { before: rssBefore, holding: rssHolding[0]!, holdingMax: Math.max(...rssHolding) },
+      awakeP99Ms: { baseline: median(rounds.map((r) => r.baseline)), duringHold: median(rounds.map((r) => r.duringHold)), ratio: median(rounds.map((r) => r.duringHold / r.baseline)), rounds },
       loadAverage: loadavg().map((l) => Math.round(l * 100) / 100),
     };
-    log(`${result.ok}/${o.held} held requests answered 200; released in p50 ${result.releaseMs.p50.toFixed(1)} ms, p99 ${result.releaseMs.p99.toFixed(1)} ms`);
+    log(`${ok}/${o.held * o.holds} held requests answered 200; released in p50 ${result.releaseMs.p50.toFixed(1)} ms, p99 ${result.releaseMs.p99.toFixed(1)} ms`);
+    log(`awake p99 (medians of ${o.holds} rounds): ${result.awakeP99Ms.baseline.toFixed(2)} ms without, ${result.awakeP99Ms.duringHold.toFixed(2)} ms during a hold; ratio ${result.awakeP99Ms.ratio.toFixed(3)}`);
     return result;
   } finally {
     agent.destroy();

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import proxyaddr from 'proxy-addr';
 import { createAccessGate } from './access/access-gate.ts';
 import { ActivityTracker } from './activity/activity-tracker.ts';
+import { OpenStreams } from './activity/open-streams.ts';
 import { createAdminSide } from './admin-side.ts';
 import type { AdminSide } from './admin-side.ts';
 import { describeConfig } from './config/describe-config.ts';
@@ -123,6 +124,9 @@ export async function startServer(config: ServeConfig, log: Logger, worker?: Wor
   });
   const wakeGate = createWakeGate({ waker, sleep: config.sleep, log, observer: metrics });
   const matchHost = createHostMatcher(config.domains);
+  // With SLEEP_AFTER, responses and WebSockets count as activity while open, touched often enough that no sweep sees them idle.
+  const sleepAfterMs = config.sleep.sleepAfterMs;
+  const openStreams = sleepAfterMs !== undefined ? new OpenStreams((d, s) => activity.touch(d, s), Math.min(sweepIntervalMs(sleepAfterMs), sleepAfterMs / 2)) : undefined;
   const handler = createProxyHandler({
     matchHost,
     domains: config.domains,
@@ -133,11 +137,10 @@ export async function startServer(config: ServeConfig, log: Logger, worker?: Wor
     stops,
     fallbackDeployment: config.fallbackDeployment,
     dashboard: dashboard.routing,
-    observer: observeRequests(metrics, activity),
+    observer: observeRequests(metrics, activity, openStreams),
     gate: createAccessGate(config.access),
     wakeGate,
     robotsAllow: config.sleep.robotsAllow,
-    ...(config.sleep.sleepAfterMs !== undefined ? { openStreamTouchMs: Math.min(sweepIntervalMs(config.sleep.sleepAfterMs), config.sleep.sleepAfterMs / 2) } : {}),
   });
   const publicServer = createPublicServer(config.tls, handler.onRequest, handler.onUpgrade, log);
 
@@ -151,7 +154,7 @@ export async function startServer(config: ServeConfig, log: Logger, worker?: Wor
     stopWeb.abort();
     wakeGate.close();
     waker.stop();
-    handler.stop();
+    openStreams?.stop();
     const closed = new Promise<void>((resolve) => publicServer.close(() => resolve()));
     publicServer.closeIdleConnections();
     const grace = setTimeout(() => publicServer.closeAllConnections(), config.shutdownGraceMs);

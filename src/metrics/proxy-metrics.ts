@@ -149,7 +149,8 @@ export class ProxyMetrics implements WakeObserver {
     this.#onDeployment = (name) => {
       this.#events.inc();
       const d = table().deployments.get(name);
-      counts.drop(name, d?.services);
+      // A sleeping deployment's services are not routed, but the wake gate counts requests to them.
+      counts.drop(name, d?.sleep ? new Set([...d.services.keys(), ...d.sleep.services]) : d?.services);
     };
     this.#onResync = () => {
       this.#resyncs.inc();

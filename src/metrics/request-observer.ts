@@ -1,9 +1,14 @@
 import type { ActivityTracker } from '../activity/activity-tracker.ts';
+import type { OpenStreams } from '../activity/open-streams.ts';
 import type { RequestObserver } from '../proxy/proxy-handler.ts';
 import type { ProxyMetrics } from './proxy-metrics.ts';
 
-/** What the request path reports, fanned out to the metrics and the activity tracker. */
-export function observeRequests(metrics: ProxyMetrics, activity: ActivityTracker): RequestObserver {
+/**
+ * What the request path reports, fanned out to the metrics and the activity tracker.
+ * `openStreams` (with SLEEP_AFTER only) defines `openStream`; without it the request
+ * path does not call it at all.
+ */
+export function observeRequests(metrics: ProxyMetrics, activity: ActivityTracker, openStreams?: OpenStreams): RequestObserver {
   return {
     request(deployment, service, status, seconds, servedBy) {
       metrics.request(deployment, service, status, seconds, servedBy);
@@ -12,9 +17,7 @@ export function observeRequests(metrics: ProxyMetrics, activity: ActivityTracker
     upgrade(deployment, service) {
       activity.touch(deployment, service);
     },
-    streaming(deployment, service) {
-      activity.touch(deployment, service);
-    },
+    ...(openStreams ? { openStream: (deployment: string, service: string) => openStreams.open(deployment, service) } : {}),
     upstreamError(kind) {
       metrics.upstreamError(kind);
     },

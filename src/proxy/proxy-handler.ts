@@ -31,8 +31,13 @@ export interface RequestObserver {
   request(deployment: string | undefined, service: string | undefined, status: number, seconds: number, servedBy?: string): void;
   /** A WebSocket was handed to a backend. */
   upgrade(deployment: string, service: string): void;
-  /** A WebSocket is still in use: called while it is open (every `openStreamTouchMs`) and when it closes. For activity. */
-  streaming?(deployment: string, service: string): void;
+  /**
+   * A proxied response is under way (here: from the moment the request is forwarded, so a long poll
+   * waiting for its headers counts too) or a WebSocket was handed over; the returned function is
+   * called once when it ends. For activity: with SLEEP_AFTER, a deployment in use over one long
+   * response or WebSocket never looks idle. Defined only then, so without it the request path pays nothing.
+   */
+  openStream?(deployment: string, service: string): () => void;
   upstreamError(kind: UpstreamErrorKind): void;
 }
 
@@ -54,10 +59,15 @@ export interface ProxyHandlerOptions {
   readonly gate?: AccessGate;
   /** Requests to sleeping deployments (issue #13); undefined: they get the 503 page. */
   readonly wakeGate?: WakeGate;
-  /** With SLEEP_AFTER: how often open WebSockets count as activity, so a deployment in use over one never looks idle. */
-  readonly openStreamTouchMs?: number;
   /** ROBOTS_ALLOW: deployments crawlers may index (`*`: all); the others get X-Robots-Tag and a disallowing /robots.txt. */
   readonly robotsAllow?: readonly string[] | '*';
+}
+
+/** A request held while its deployment woke, forwarded now. */
+interface Held {
+  readonly body: Buffer | undefined;
+  /** When it arrived: its log line and metric count the whole time, hold included. */
+  readonly start: number;
 }
 
 /** Names the base that served a response through a fallback (issue #14); set by the proxy, after the backend's own headers. */
@@ -80,17 +90,11 @@ export function createProxyHandler(o: ProxyHandlerOptions) {
   const fallback = o.fallbackDeployment;
   const wakeGate = o.wakeGate;
   const robots = robotsPolicy(o.robotsAllow ?? []);
-  const openSockets = o.openStreamTouchMs !== undefined && observer?.streaming ? new Map<Duplex, { deployment: string; service: string }>() : undefined;
-  const touchTimer = openSockets
-    ? setInterval(() => {
-        for (const s of openSockets.values()) observer?.streaming?.(s.deployment, s.service);
-      }, o.openStreamTouchMs).unref()
-    : undefined;
 
-  /** `body`: a held request's body, read while its deployment woke (see wake-gate.ts). */
-  function route(req: IncomingMessage, res: ServerResponse, match: HostMatch, body?: Buffer): void {
+  /** `held`: a request held while its deployment woke (see wake-gate.ts): its body, read meanwhile, and when it arrived. */
+  function route(req: IncomingMessage, res: ServerResponse, match: HostMatch, held?: Held): void {
     if (match.kind === 'dashboard') return o.dashboard(req, res);
-    const start = performance.now();
+    const start = held?.start ?? performance.now();
     if (match.kind === 'foreign') {
       o.log.warn({ host: match.host, url: req.url }, 'request for a host outside the base domains');
       sendError(req, res, foreignHostInfo(match.host, o.domains));
@@ -102,7 +106,7 @@ export function createProxyHandler(o: ProxyHandlerOptions) {
       if (resolution.kind === 'asleep' && wakeGate) {
         // A crawler's robots.txt must not wake anything.
         if (req.url === '/robots.txt' && robots?.noindex(resolution.deployment.name)) return sendRobotsTxt(req.method, res);
-        return wakeGate.request(req, res, resolution, hostOf(match), (held) => route(req, res, match, held));
+        return wakeGate.request(req, res, resolution, hostOf(match), (body) => route(req, res, match, { body, start }));
       }
       if (o.registry.ready) sendError(req, res, notRoutedInfo(resolution, hostOf(match), match.domain, o.registry.table, linkBase(req), o.defaultService, { stops: o.stops, fallbackDeployment: fallback }));
       else sendError(req, res, notLoadedInfo(hostOf(match), match.domain, linkBase(req)), RETRY_SOON);
@@ -123,16 +127,19 @@ export function createProxyHandler(o: ProxyHandlerOptions) {
       upstreamFailed(err, match, resolution, 'upstream error', responded ? undefined : (info) => sendError(req, res, info));
       if (responded) res.destroy();
     };
+    const endStream = observer?.openStream?.(deployment.name, service);
     // Runs from the forwarder's own 'close' listener: one listener per request, not two.
+    const wake = held ? 'held' : undefined;
     const onClose =
       accessLogOn || observer
         ? (): void => {
+            endStream?.();
             const ms = performance.now() - start;
-            if (accessLogOn) accessLog(req, res, ms, deployment.name, service, target.address, servedBy);
+            if (accessLogOn) accessLog(req, res, ms, deployment.name, service, target.address, servedBy, wake);
             observer?.request(deployment.name, service, res.statusCode, ms / 1000, servedBy);
           }
         : undefined;
-    o.forwarder.web(req, res, target, onError, onClose, body);
+    o.forwarder.web(req, res, target, onError, onClose, held?.body);
   }
 
   /** The socket already has its error listener (onUpgrade here, or the access gate's). */
@@ -151,13 +158,8 @@ export function createProxyHandler(o: ProxyHandlerOptions) {
     const servedBy = resolution.servedBy?.name;
     o.log.info({ event: 'websocket-opened', deployment: deployment.name, service, target: target.address, fallback: servedBy, url: req.url }, 'websocket opened');
     observer?.upgrade(deployment.name, service);
-    if (openSockets) {
-      openSockets.set(socket, { deployment: deployment.name, service });
-      socket.once('close', () => {
-        openSockets.delete(socket);
-        observer?.streaming?.(deployment.name, service);
-      });
-    }
+    const endStream = observer?.openStream?.(deployment.name, service);
+    if (endStream) socket.once('close', endStream);
     o.forwarder.upgrade(req, socket, head, target, (err, upgraded) => {
       const answer = !upgraded && socket.writable ? (info: ErrorInfo) => socket.end(rawErrorResponse(info)) : undefined;
       upstreamFailed(err, match, resolution, 'websocket upstream error', answer);
@@ -185,17 +187,19 @@ export function createProxyHandler(o: ProxyHandlerOptions) {
 
   /**
    * One line per request; two literal shapes rather than a spread, as this runs for every request.
-   * `fallback` (the base that served it) is left out of the JSON when undefined, as pino drops undefined fields.
+   * `fallback` (the base that served it) and `wake` (`held`: it waited for its deployment to wake, and
+   * `ms` counts from its arrival) are left out of the JSON when undefined, as pino drops undefined fields.
+   * The wake gate logs the answers it gives itself in the same shape (wake-gate.ts).
    */
-  function accessLog(req: IncomingMessage, res: ServerResponse, elapsedMs: number, deployment?: string, service?: string, target?: string, fallback?: string): void {
+  function accessLog(req: IncomingMessage, res: ServerResponse, elapsedMs: number, deployment?: string, service?: string, target?: string, fallback?: string, wake?: 'held'): void {
     const ms = Math.round(elapsedMs * 10) / 10;
     const { headers, method, url } = req;
     const status = res.statusCode;
     const proto = req.httpVersionMajor === 2 ? 'h2' : 'http/1.1';
     o.log.info(
       responseFinished(res)
-        ? { host: headers.host, deployment, service, target, fallback, method, path: url, proto, status, ms }
-        : { host: headers.host, deployment, service, target, fallback, method, path: url, proto, status, aborted: true, ms },
+        ? { host: headers.host, deployment, service, target, fallback, method, path: url, proto, status, wake, ms }
+        : { host: headers.host, deployment, service, target, fallback, method, path: url, proto, status, wake, aborted: true, ms },
       'request',
     );
   }
@@ -205,9 +209,7 @@ export function createProxyHandler(o: ProxyHandlerOptions) {
     socket.on('error', () => socket.destroy());
     upgrade(req, socket, head, o.matchHost(req.headers.host));
   };
-  const stop = (): void => clearInterval(touchTimer);
-  const handlers = gate ? gated({ gate, matchHost: o.matchHost, registry: o.registry, defaultService: o.defaultService, fallbackDeployment: fallback, log: o.log, route, upgrade }) : { onRequest, onUpgrade };
-  return { ...handlers, stop };
+  return gate ? gated({ gate, matchHost: o.matchHost, registry: o.registry, defaultService: o.defaultService, fallbackDeployment: fallback, log: o.log, route, upgrade }) : { onRequest, onUpgrade };
 }
 
 function hostOf(match: Extract<HostMatch, { kind: 'label' }>): string {

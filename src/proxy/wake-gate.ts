@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { SleepConfig } from '../config/sleep-config.ts';
@@ -6,11 +7,30 @@ import type { Resolution } from '../routing/route-types.ts';
 import type { WakeState, Waker } from '../sleep/waker.ts';
 import { WAITING_PAGE_CSP, WAKE_PATH, renderWaitingPage } from '../web/waiting-page.ts';
 import type { WakeObserver } from '../metrics/wake-observer.ts';
+import { responseFinished } from './response-finished.ts';
 
 type Asleep = Extract<Resolution, { kind: 'asleep' }>;
 
-/** Forwards a held request once its deployment is awake: back through the normal route, with the body read while it waited. */
+/**
+ * Forwards a held request once its deployment is awake: back through the normal route, with the body read
+ * while it waited. The normal path logs and counts it then, with `wake: "held"` and its time from arrival.
+ */
 export type Release = (body: Buffer | undefined) => void;
+
+/**
+ * How the wake gate answered a request, the `wake` field of its access-log line (docs/sleep.md):
+ * - `page`: a browser got the waiting page (503);
+ * - `events`: the waiting page's live feed (200, logged when it closes);
+ * - `retry`: the waiting page's Retry (202, or 303 back to the page);
+ * - `held`: held, then forwarded by the normal path (which logs it), or the client gave up while held (`aborted`);
+ * - `timeout`: held for WAKE_HOLD, then 503;
+ * - `failed`: held, the wake failed: 503;
+ * - `too-large`: a body over WAKE_HOLD_MAX_BODY: 503 at once;
+ * - `ignored`: a user agent in WAKE_IGNORE_USER_AGENTS: 503, no wake;
+ * - `websocket`: a WebSocket upgrade: 503 (the wake starts);
+ * - `shutdown`: held while the proxy stopped: 503.
+ */
+export type WakeAnswer = 'page' | 'events' | 'retry' | 'held' | 'timeout' | 'failed' | 'too-large' | 'ignored' | 'websocket' | 'shutdown';
 
 export interface WakeGate {
   /** A request (past the access gate) whose service is asleep. */
@@ -27,8 +47,19 @@ export interface WakeGateOptions {
   readonly waker: Waker;
   readonly sleep: SleepConfig;
   readonly log: Logger;
-  /** Counts held requests for the metrics. */
-  readonly observer?: Pick<WakeObserver, 'held'>;
+  /**
+   * Counts held requests, and the requests the gate answered itself (`branch_proxy_requests_total`,
+   * under the deployment asked for). Not counted as visits: a visitor's wake is followed by
+   * requests that are, and an ignored user agent must not keep a deployment awake.
+   */
+  readonly observer?: Pick<WakeObserver, 'held'> & { request(deployment: string, service: string, status: number, seconds: number, servedBy?: string): void };
+}
+
+/** What the access-log line of one request to a sleeping deployment will say. */
+interface Answering {
+  wake: WakeAnswer;
+  /** Forwarded to the backend: the normal path logs it. */
+  released: boolean;
 }
 
 /** A held request, or a waiting page's event stream, waiting on one sleeping deployment. */
@@ -150,11 +181,11 @@ export function createWakeGate(o: WakeGateOptions): WakeGate {
     res.on('close', done);
   }
 
-  function hold(req: IncomingMessage, res: ServerResponse, resolution: Asleep, release: Release): void {
+  function hold(req: IncomingMessage, res: ServerResponse, resolution: Asleep, release: Release, answering: Answering): void {
     const name = resolution.sleeper.name;
     const length = req.headers['content-length'];
     const hasBody = length !== undefined ? length !== '0' : req.headers['transfer-encoding'] !== undefined;
-    if (length !== undefined && Number(length) > maxBody) return tooLarge(req, res, resolution);
+    if (length !== undefined && Number(length) > maxBody) return tooLarge(req, res, resolution, answering);
     startWake(name);
     held++;
     o.observer?.held(1);
@@ -174,11 +205,13 @@ export function createWakeGate(o: WakeGateOptions): WakeGate {
     };
     const forward = (): void => {
       finish();
+      answering.released = true;
       release(hasBody ? Buffer.concat(chunks, size) : undefined);
     };
     const onClose = (): void => finish(); // the client gave up: nothing to answer, nothing left behind
     const timer = setTimeout(() => {
       finish();
+      answering.wake = 'timeout';
       req.resume();
       sendJson(res, 503, waking(resolution, waker.state(name), { heldMs: wakeHoldMs }), waker.state(name));
     }, wakeHoldMs);
@@ -191,6 +224,7 @@ export function createWakeGate(o: WakeGateOptions): WakeGate {
         }
         if (state.error !== undefined) {
           finish();
+          answering.wake = 'failed';
           req.resume();
           sendJson(res, 503, waking(resolution, state, { error: 'deployment-wake-failed', reason: state.error }), state);
           return true;
@@ -199,6 +233,7 @@ export function createWakeGate(o: WakeGateOptions): WakeGate {
       },
       end: () => {
         finish();
+        answering.wake = 'shutdown';
         sendJson(res, 503, waking(resolution, waker.state(name)), waker.state(name));
       },
     });
@@ -209,7 +244,7 @@ export function createWakeGate(o: WakeGateOptions): WakeGate {
         size += chunk.length;
         if (size > maxBody) {
           finish();
-          return tooLarge(req, res, resolution);
+          return tooLarge(req, res, resolution, answering);
         }
         chunks.push(chunk);
       });
@@ -225,7 +260,22 @@ export function createWakeGate(o: WakeGateOptions): WakeGate {
     }
   }
 
-  function tooLarge(req: IncomingMessage, res: ServerResponse, resolution: Asleep): void {
+  /**
+   * The access-log line and request metric of an answer the gate gave itself: the fields of the
+   * proxy's access log (proxy-handler.ts), plus `wake`, and `fallback` when the sleeping one is a base.
+   */
+  function answered(req: IncomingMessage, status: number, aborted: boolean, resolution: Asleep, wake: WakeAnswer, start: number): void {
+    const elapsedMs = performance.now() - start;
+    const { deployment, service, sleeper } = resolution;
+    const fallback = sleeper === deployment ? undefined : sleeper.name;
+    const proto = req.httpVersionMajor === 2 ? 'h2' : 'http/1.1';
+    const ms = Math.round(elapsedMs * 10) / 10;
+    log.info({ host: req.headers.host, deployment: deployment.name, service, fallback, method: req.method, path: req.url, proto, status, wake, ...(aborted ? { aborted } : {}), ms }, 'request');
+    o.observer?.request(deployment.name, service, status, elapsedMs / 1000, fallback);
+  }
+
+  function tooLarge(req: IncomingMessage, res: ServerResponse, resolution: Asleep, answering: Answering): void {
+    answering.wake = 'too-large';
     const state = waker.state(resolution.sleeper.name);
     // The unread body is not worth reading: answer and close the connection.
     res.shouldKeepAlive = false;
@@ -235,16 +285,23 @@ export function createWakeGate(o: WakeGateOptions): WakeGate {
 
   return {
     request(req, res, resolution, host, release) {
+      const start = performance.now();
+      const answering: Answering = { wake: 'held', released: false };
+      res.once('close', () => {
+        if (!answering.released) answered(req, res.statusCode, !responseFinished(res), resolution, answering.wake, start);
+      });
       const name = resolution.sleeper.name;
       const state = waker.state(name);
       const ua = req.headers['user-agent'];
       if (ignoreUserAgents !== undefined && ua !== undefined && ignoreUserAgents.test(ua)) {
+        answering.wake = 'ignored';
         sendJson(res, 503, waking(resolution, state, { message: `Deployment "${name}" is asleep; this user agent does not wake it.` }), state);
         return;
       }
       const path = req.url ?? '/';
       if (path === WAKE_PATH || path.startsWith(`${WAKE_PATH}?`)) {
         if (req.method === 'POST') {
+          answering.wake = 'retry';
           startWake(name);
           // The page's form without script: back to the page, which follows the wake.
           if ((req.headers.accept ?? '').includes('text/html')) {
@@ -253,17 +310,20 @@ export function createWakeGate(o: WakeGateOptions): WakeGate {
           } else sendJson(res, 202, { deployment: name, ...state }, state);
           return;
         }
+        answering.wake = 'events';
         return events(req, res, name);
       }
       if ((req.method === 'GET' || req.method === 'HEAD') && (req.headers.accept ?? '').includes('text/html')) {
         // After a failed wake, the page offers a retry rather than running a failing hook on every visit.
         if (state.state === 'awake' || state.error === undefined) startWake(name);
+        answering.wake = 'page';
         page(req, res, resolution, host, state);
         return;
       }
-      hold(req, res, resolution, release);
+      hold(req, res, resolution, release, answering);
     },
     upgrade(req, socket, resolution) {
+      const start = performance.now();
       const name = resolution.sleeper.name;
       const ua = req.headers['user-agent'];
       if (!(ignoreUserAgents !== undefined && ua !== undefined && ignoreUserAgents.test(ua))) startWake(name);
@@ -273,6 +333,7 @@ export function createWakeGate(o: WakeGateOptions): WakeGate {
         `HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json; charset=utf-8\r\nRetry-After: ${retryAfter(state)}\r\n` +
           `Cache-Control: no-store\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
       );
+      answered(req, 503, false, resolution, 'websocket', start);
     },
     close() {
       for (const set of waiting.values()) for (const w of set) w.end();

@@ -27,7 +27,8 @@ export interface WakerEvents {
 
 export interface WakerOptions {
   readonly registry: RegistryView;
-  readonly store: SleepStore;
+  /** The record's reads and compare-and-swap writes (a SleepStore on etcd). */
+  readonly store: Pick<SleepStore, 'read' | 'claim' | 'remove'>;
   /** Created on the first wake this process runs (the ECS driver loads the AWS SDK). */
   readonly driver: () => Promise<SleepDriver>;
   /** One TCP connection attempt through the backend policy (see web/target-probe.ts). */
@@ -36,11 +37,17 @@ export interface WakerOptions {
   readonly log: Logger;
   /** Told how each wake ends: by the process that removes the record (one per wake), or that ran the failed step. */
   readonly observer?: Pick<WakeObserver, 'wakeEnded'>;
-  /** How often a wake re-checks when no registry event came; also the retry pause when etcd fails. */
+  /**
+   * The safety net: how often a wake re-reads its record when no registry event came
+   * (every change to the record or the routes pokes it at once). Also the longest pause
+   * between two connection attempts to a routed service that does not accept yet.
+   */
   readonly pollMs?: number;
 }
 
-const DEFAULT_POLL_MS = 250;
+const DEFAULT_POLL_MS = 1000;
+/** The first pause before trying again a routed service that refused the connection; it doubles up to pollMs. */
+const FIRST_RETRY_MS = 10;
 
 /**
  * Wakes sleeping deployments (issue #13), in every proxy process. A wake is
@@ -54,12 +61,22 @@ const DEFAULT_POLL_MS = 250;
  * registry (a restart mid-wake carries on; a claim older than WAKE_TIMEOUT is
  * taken over) and for a record whose services all came back on their own (a
  * new push: removed with no hook run).
+ *
+ * The deployment counts as awake in this process (`state()`, so held requests
+ * go and waiting pages switch) as soon as its job has seen every service in
+ * this process's table accept a connection: a routed service resolves to its
+ * route although the record still exists, so the record's removal through
+ * etcd is not on a held request's path. The job is event-driven: each registry
+ * event for the deployment pokes it, and a poke that comes while it is busy is
+ * kept for its next pause.
  */
 export class Waker extends EventEmitter<WakerEvents> {
   readonly owner = ownerId();
   readonly #o: WakerOptions;
   readonly #pollMs: number;
   readonly #jobs = new Map<string, Job>();
+  /** Deployments whose services this process saw accept connections, by the table's record they were checked against. */
+  readonly #up = new Map<string, SleepRecord>();
   readonly #stop = new AbortController();
   #driver: Promise<SleepDriver> | undefined;
 
@@ -76,7 +93,7 @@ export class Waker extends EventEmitter<WakerEvents> {
   state(deployment: string): WakeState {
     const d = this.#o.registry.table.deployments.get(deployment);
     const record = d?.sleep;
-    if (!record) return AWAKE;
+    if (!record || this.#up.get(deployment) === record) return AWAKE;
     const lastWakeMs = record.lastWake?.ms ?? d.lastWake?.ms;
     return {
       state: record.state,
@@ -101,6 +118,7 @@ export class Waker extends EventEmitter<WakerEvents> {
     this.#o.registry.off('deployment', this.#onDeployment);
     this.#o.registry.off('resync', this.#onResync);
     for (const job of this.#jobs.values()) job.poke();
+    this.#up.clear();
   }
 
   /** Jobs running in this process; for tests and metrics. */
@@ -111,15 +129,28 @@ export class Waker extends EventEmitter<WakerEvents> {
   readonly #onDeployment = (name: string): void => {
     this.#jobs.get(name)?.poke();
     const d = this.#o.registry.table.deployments.get(name);
+    this.#forgetUp(name, d);
     if (d?.sleep && this.#needsWatching(d.sleep, d.services)) void this.#job(name, false);
     this.emit('change', name);
   };
 
   readonly #onResync = (): void => {
-    for (const d of this.#o.registry.table.deployments.values()) {
+    const { deployments } = this.#o.registry.table;
+    for (const name of this.#up.keys()) this.#forgetUp(name, deployments.get(name));
+    for (const d of deployments.values()) {
       if (d.sleep && this.#needsWatching(d.sleep, d.services)) void this.#job(d.name, false);
     }
   };
+
+  /**
+   * A record or route changed since the services were seen up: the check no longer
+   * holds (a new record, or a service gone again). An unchanged record with its
+   * routes keeps counting as awake until its removal reaches the table.
+   */
+  #forgetUp(name: string, d: { readonly sleep?: SleepRecord; readonly services: ReadonlyMap<string, { readonly target?: Target }> } | undefined): void {
+    const up = this.#up.get(name);
+    if (up !== undefined && (d?.sleep !== up || !up.services.every((s) => d.services.get(s)?.target !== undefined))) this.#up.delete(name);
+  }
 
   /** A wake in progress somewhere, or an asleep deployment whose services are all routed again. */
   #needsWatching(record: SleepRecord, services: ReadonlyMap<string, { readonly target?: Target }>): boolean {
@@ -147,13 +178,17 @@ export class Waker extends EventEmitter<WakerEvents> {
 
   async #run(deployment: string, job: Job): Promise<void> {
     const { store, log, wakeTimeoutMs } = this.#o;
+    let retryMs = FIRST_RETRY_MS;
     while (!this.#stop.signal.aborted) {
+      job.rearm();
+      // The table first: once its services accept connections, this process lets held requests go, before any etcd round trip.
+      const up = await this.#checkUp(deployment);
       let stored;
       try {
         stored = await store.read(deployment);
       } catch (err) {
         log.warn({ deployment, err: (err as Error).message }, 'cannot read the sleep record from etcd; retrying');
-        await job.pause(this.#pollMs * 4);
+        await job.pause(this.#pollMs);
         continue;
       }
       if (!stored) return;
@@ -162,7 +197,8 @@ export class Waker extends EventEmitter<WakerEvents> {
         log.warn({ deployment, reason: stored.invalid }, 'sleep record is invalid; not waking (fix or remove it in etcd)');
         return;
       }
-      if (await this.#servicesUp(deployment, record)) {
+      // Still up after the read (a change to the table forgets it), for every service etcd's record lists.
+      if (up && this.#up.get(deployment) === up && record.services.every((s) => up.services.includes(s))) {
         // Someone's wake succeeded, or the deployment re-registered on its own: either way it is awake.
         const lastWake = record.state === 'waking' ? { ms: Date.now() - Date.parse(record.since), at: new Date().toISOString() } : undefined;
         const removed = await store.remove(deployment, modRevision, lastWake).catch(() => false);
@@ -172,7 +208,8 @@ export class Waker extends EventEmitter<WakerEvents> {
         }
         continue; // removed: the next read finds nothing; lost: someone changed it, read again
       }
-      const expired = Date.now() >= Date.parse(record.since) + wakeTimeoutMs;
+      const expiresAt = Date.parse(record.since) + wakeTimeoutMs;
+      const expired = Date.now() >= expiresAt;
       if (record.state === 'waking' && record.owner === this.owner && expired) {
         await this.#backToSleep(deployment, modRevision, record, `not back within ${Math.round(wakeTimeoutMs / 1000)} s`);
         this.#o.observer?.wakeEnded('timeout', (Date.now() - Date.parse(record.since)) / 1000);
@@ -185,7 +222,15 @@ export class Waker extends EventEmitter<WakerEvents> {
         continue;
       }
       if (record.state === 'asleep' && !job.wanted && !this.#allRouted(deployment, record)) return;
-      await job.pause(this.#pollMs);
+      // Routed but not accepting yet: no event says when it starts to, so try again soon, then less often.
+      let pauseMs = this.#pollMs;
+      if (this.#allRouted(deployment, record)) {
+        pauseMs = Math.min(retryMs, this.#pollMs);
+        retryMs *= 2;
+      } else retryMs = FIRST_RETRY_MS;
+      // A waking record is looked at again when its WAKE_TIMEOUT ends, to end or take over the wake.
+      if (record.state !== 'asleep') pauseMs = Math.max(0, Math.min(pauseMs, expiresAt - Date.now()));
+      await job.pause(pauseMs);
     }
   }
 
@@ -237,31 +282,59 @@ export class Waker extends EventEmitter<WakerEvents> {
     return services !== undefined && record.services.every((s) => services.get(s)?.target !== undefined);
   }
 
-  /** Every listed service is routed in this process's table and accepts a connection. */
-  async #servicesUp(deployment: string, record: SleepRecord): Promise<boolean> {
-    const services = this.#o.registry.table.deployments.get(deployment)?.services;
-    if (!services || record.services.length === 0) return false;
+  /**
+   * The table's record for `deployment` once every service it lists is routed in
+   * this process's table and accepts a connection; the deployment then counts as
+   * awake here (`state()`), and whoever waits on it is told. Undefined otherwise.
+   */
+  async #checkUp(deployment: string): Promise<SleepRecord | undefined> {
+    const { deployments } = this.#o.registry.table;
+    const d = deployments.get(deployment);
+    const record = d?.sleep;
+    if (!d || !record || record.services.length === 0) return undefined;
+    if (this.#up.get(deployment) === record) return record;
     const targets: Target[] = [];
     for (const name of record.services) {
-      const target = services.get(name)?.target;
-      if (!target) return false;
+      const target = d.services.get(name)?.target;
+      if (!target) return undefined;
       targets.push(target);
     }
     const answers = await Promise.all(targets.map((t) => this.#o.accepts(t)));
-    return answers.every(Boolean);
+    if (!answers.every(Boolean)) return undefined;
+    // The table may have moved on while connecting (this can start in the middle of a watch batch: a
+    // sleep's record arrives a moment before its routes go): only what still holds counts.
+    const now = this.#o.registry.table.deployments.get(deployment);
+    if (now?.sleep !== record || record.services.some((name, i) => now.services.get(name)?.target !== targets[i])) return undefined;
+    this.#up.set(deployment, record);
+    this.emit('change', deployment);
+    return record;
   }
 }
 
 const AWAKE: WakeState = Object.freeze({ state: 'awake' });
 
-/** One deployment's wake in this process. `poke` ends the current pause early (a registry event). */
+/**
+ * One deployment's wake in this process. `poke` ends the current pause early (a
+ * registry event); a poke while the job is busy is kept, so that the next pause
+ * ends at once: the change may have come after the job looked.
+ */
 class Job {
   done: Promise<void> = Promise.resolve();
   #wakeUp: (() => void) | undefined;
+  #poked = false;
 
   constructor(public wanted: boolean) {}
 
+  /** The job is about to look at the table and etcd: what it sees covers every poke until now. */
+  rearm(): void {
+    this.#poked = false;
+  }
+
   pause(ms: number): Promise<void> {
+    if (this.#poked) {
+      this.#poked = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
       const timer = setTimeout(finish, ms);
       const self = this;
@@ -275,6 +348,7 @@ class Job {
   }
 
   poke(): void {
-    this.#wakeUp?.();
+    if (this.#wakeUp) this.#wakeUp();
+    else this.#poked = true;
   }
 }

@@ -114,6 +114,7 @@ describe('npm run demo with SLEEP_AFTER: its deployments fall asleep, and a requ
     assert.equal(reply.status, 200, reply.body);
     const body = JSON.parse(reply.body) as { deployment: string; service: string };
     assert.deepEqual([body.deployment, body.service], ['main', 'api']);
-    assert.match(output, /\[proxy\] deployment awake {2}deployment=main ms=\d+ hook=true/);
+    // Held requests go as soon as the services accept connections; the record's removal (this line) follows.
+    await waitFor('main awake', () => (/\[proxy\] deployment awake {2}deployment=main ms=\d+ hook=true/.test(output) ? true : undefined), 10_000).catch(fail);
   });
 });

@@ -1,6 +1,9 @@
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, createServer, get as httpGet } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -108,6 +111,10 @@ describe('sleep and wake through the proxy (real etcd, a real backend started by
     await waitFor(`${deployment} asleep in the table`, () => (proxy!.registry.table.deployments.get(deployment)?.sleep ? true : undefined));
   }
 
+  /** The access-log lines of requests to `deployment`: what each got and how the wake gate answered (`wake`). */
+  const requestLines = (p: TestProxy, deployment: string) =>
+    p.logs.filter((l) => l.msg === 'request' && l.deployment === deployment).map((l) => ({ method: l.method, path: l.path, status: l.status, wake: l.wake, service: l.service, aborted: l.aborted }));
+
   const record = async (deployment: string) => {
     const text = await etcd.client.get(sleepStateKey(prefix, deployment, 'sleep')).string();
     return text === null ? undefined : (JSON.parse(text) as Record<string, unknown>);
@@ -142,6 +149,16 @@ describe('sleep and wake through the proxy (real etcd, a real backend started by
     assert.equal(metrics.value('branch_proxy_wakes_total', { result: 'ok' }), 1, 'the wake is counted once');
     assert.equal(metrics.value('branch_proxy_wake_duration_seconds_count', { result: 'ok' }), 1);
     assert.equal(metrics.value('branch_proxy_held_requests'), 0, 'the held request was let go');
+    // The page is the gate's answer; the held POST is logged once, by the normal path, from its arrival.
+    assert.deepEqual(requestLines(p, 'feat-a'), [
+      { method: 'GET', path: '/', status: 503, wake: 'page', service: 'web', aborted: undefined },
+      { method: 'POST', path: '/orders?id=7', status: 200, wake: 'held', service: 'web', aborted: undefined },
+    ]);
+    const heldLine = p.logs.find((l) => l.msg === 'request' && l.wake === 'held');
+    const pageLine = p.logs.find((l) => l.msg === 'request' && l.wake === 'page');
+    assert.ok(Number(heldLine?.ms) > Number(pageLine?.ms), 'the held time counts: the POST arrived before the page and was answered after it');
+    assert.equal(metrics.value('branch_proxy_requests_total', { deployment: 'feat-a', service: 'web', code: '503' }), 1, 'the waiting page is counted');
+    assert.equal(metrics.value('branch_proxy_requests_total', { deployment: 'feat-a', service: 'web', code: '200' }), 1, 'the held request is counted once');
 
     const robots = await request(p.port, `feat-a.${DOMAIN}`, '/robots.txt');
     assert.equal(robots.status, 200);
@@ -183,6 +200,18 @@ describe('sleep and wake through the proxy (real etcd, a real backend started by
     ws.terminate();
     assert.deepEqual({ status: refused.status, retryAfter: /^\d+$/.test(refused.retryAfter ?? '') }, { status: 503, retryAfter: true });
     await waitFor('the WebSocket started a wake', () => (hookRuns('feat-d').length === 1 ? true : undefined));
+
+    // Each answer of the wake gate is one access-log line that says which it was, and one request in the metrics.
+    await waitFor('every answer logged', () => (requestLines(p, 'feat-d').length === 4 ? true : undefined));
+    assert.deepEqual(requestLines(p, 'feat-b'), [{ method: 'GET', path: '/api', status: 503, wake: 'timeout', service: 'web', aborted: undefined }]);
+    assert.deepEqual(requestLines(p, 'feat-c'), [{ method: 'POST', path: '/upload', status: 503, wake: 'too-large', service: 'web', aborted: undefined }]);
+    assert.deepEqual(
+      requestLines(p, 'feat-d').map((l) => `${l.method} ${l.status} ${l.wake}`),
+      ['GET 503 ignored', 'GET 503 ignored', 'GET 503 ignored', 'GET 503 websocket'],
+    );
+    const metrics = await scrapeMetrics(p.adminPort);
+    const answered = (deployment: string) => metrics.value('branch_proxy_requests_total', { deployment, service: 'web', code: '503' });
+    assert.deepEqual([answered('feat-b'), answered('feat-c'), answered('feat-d')], [1, 1, 4]);
   });
 
   test('with access control, only a request that passes it can start a wake', async () => {
@@ -213,27 +242,55 @@ describe('sleep and wake through the proxy (real etcd, a real backend started by
     assert.equal((await request(p.port, `feat-f.${DOMAIN}`, '/', { headers: BROWSER })).status, 503, 'still listed and opened: the waiting page');
   });
 
-  test('an open WebSocket keeps a deployment awake; once it closes, the deployment falls asleep', async () => {
+  test('an open WebSocket or a streamed response keeps its deployment awake; once it ends, the deployment falls asleep', async () => {
     const backend = await startBackend('feat-w-web');
     backends.push(backend);
+    // A stream that sends its headers and one event, then stays open until the test ends it.
+    const streams = new Set<ServerResponse>();
+    const streaming = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('data: open\n\n');
+      streams.add(res);
+    });
+    await new Promise<void>((resolve) => streaming.listen(0, '127.0.0.1', resolve));
     const p = await start({ SLEEP_AFTER: '2s', SLEEP_COMMAND: `echo "sleep $DEPLOYMENT" >> "${dir}/hooks"` });
-    await etcd.client.put(deploymentKey(prefix, 'feat-w', 'created')).value(new Date().toISOString()).exec();
-    await etcd.client.put(serviceKey(prefix, 'feat-w', 'web', 'ip')).value('127.0.0.1').exec();
-    await etcd.client.put(serviceKey(prefix, 'feat-w', 'web', 'port')).value(String(backend.port)).exec();
-    await waitFor('routed', () => (p.registry.table.deployments.get('feat-w')?.services.get('web')?.target ? true : undefined));
-    const ws = new WebSocket(`ws://127.0.0.1:${p.port}/`, { headers: { host: `feat-w.${DOMAIN}` } });
-    await new Promise((resolve, reject) => ws.once('message', resolve).once('error', reject));
-    const opened = Date.now();
+    const client = new Agent({ keepAlive: false });
     try {
-      // Three times SLEEP_AFTER with nothing but the open WebSocket.
-      await new Promise((r) => setTimeout(r, 6000));
-      assert.equal(await record('feat-w'), undefined, 'not put to sleep under an open WebSocket');
-      assert.equal(readLines('hooks').filter((l) => l === 'sleep feat-w').length, 0);
+      const routed = async (deployment: string, port: number) => {
+        await etcd.client.put(deploymentKey(prefix, deployment, 'created')).value(new Date().toISOString()).exec();
+        await etcd.client.put(serviceKey(prefix, deployment, 'web', 'ip')).value('127.0.0.1').exec();
+        await etcd.client.put(serviceKey(prefix, deployment, 'web', 'port')).value(String(port)).exec();
+        await waitFor(`${deployment} routed`, () => (p.registry.table.deployments.get(deployment)?.services.get('web')?.target ? true : undefined));
+      };
+      await routed('feat-w', backend.port);
+      await routed('feat-s', (streaming.address() as AddressInfo).port);
+      const ws = new WebSocket(`ws://127.0.0.1:${p.port}/`, { headers: { host: `feat-w.${DOMAIN}` } });
+      await new Promise((resolve, reject) => ws.once('message', resolve).once('error', reject));
+      const stream = await new Promise<IncomingMessage>((resolve, reject) => {
+        httpGet({ port: p.port, host: '127.0.0.1', path: '/events', headers: { host: `feat-s.${DOMAIN}`, accept: 'text/event-stream' }, agent: client }, resolve).on('error', reject);
+      });
+      assert.equal(stream.statusCode, 200);
+      const firstEvent = await new Promise<string>((resolve) => stream.once('data', (c: Buffer) => resolve(c.toString())));
+      assert.equal(firstEvent, 'data: open\n\n');
+      const opened = Date.now();
+      try {
+        // Three times SLEEP_AFTER with nothing but the open WebSocket and the open stream.
+        await new Promise((r) => setTimeout(r, 6000));
+        assert.equal(await record('feat-w'), undefined, 'not put to sleep under an open WebSocket');
+        assert.equal(await record('feat-s'), undefined, 'not put to sleep under an open streamed response');
+        assert.deepEqual(readLines('hooks').filter((l) => l === 'sleep feat-w' || l === 'sleep feat-s'), []);
+      } finally {
+        ws.close();
+        for (const res of streams) res.end();
+      }
+      await waitFor('both asleep once they ended', async () => ((await record('feat-w'))?.state === 'asleep' && (await record('feat-s'))?.state === 'asleep' ? true : undefined), 20_000);
+      assert.ok(Date.now() - opened >= 6000);
     } finally {
-      ws.close();
+      client.destroy();
+      for (const res of streams) res.destroy();
+      streaming.closeAllConnections();
+      await new Promise((resolve) => streaming.close(resolve));
     }
-    await waitFor('asleep after the WebSocket closed', async () => ((await record('feat-w'))?.state === 'asleep' ? true : undefined), 20_000);
-    assert.ok(Date.now() - opened >= 6000);
   });
 
   test('in a browser, the waiting page switches to the application by itself; a failed wake says so and offers a retry', async () => {
