@@ -84,7 +84,8 @@ try {
     results.scale = await scale(
       etcd,
       // Idle memory is read 15 s after start: V8 keeps its start-up young generation for about 10 s.
-      { routes: Number(values.routes ?? (smoke ? 1000 : 100_000)), seconds: smoke ? 1 : 5, rounds: values.rounds ? Number(values.rounds) : undefined, settleMs: smoke ? undefined : 15_000 },
+      // With the default WORKERS unless --workers names one value (e.g. `--workers 1`).
+      { routes: Number(values.routes ?? (smoke ? 1000 : 100_000)), seconds: smoke ? 1 : 5, rounds: values.rounds ? Number(values.rounds) : undefined, settleMs: smoke ? undefined : 15_000, workers: values.workers },
       log,
     );
     console.log(JSON.stringify({ scale: results.scale }));

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { serviceKey } from '../src/registry/keys.ts';
 import type { EtcdServer } from '../test/helpers/etcd.ts';
-import { rssMiB } from './lib/proc.ts';
+import { SERVE_SETTINGS } from '../src/config/settings.ts';
+import { processRssMiB } from './lib/proc.ts';
 import { median } from './lib/stats.ts';
 import { logPath, startBranchProxy, startNodeBackend } from './lib/targets.ts';
 import type { Running } from './lib/targets.ts';
@@ -13,7 +14,11 @@ export interface ScaleRow {
   /** Medians over the starts. */
   snapshotMs: number | null;
   readyMs: number;
+  /** All processes of the proxy (a cluster's primary and workers). */
   idleRssMiB: number;
+  /** Its largest process. */
+  idleLargestRssMiB: number;
+  processes: number;
   /** V8 heap in use at idle (garbage not yet collected included), from the proxy's own metrics. */
   heapUsedMiB: number | null;
   /** Medians over the interleaved load rounds. */
@@ -26,16 +31,23 @@ export interface ScaleRow {
   rssBeforeLoadMiB: number;
   rssAfterLoadMiB: number;
   rssAfterIdleMiB: number;
+  rssAfterIdleLargestMiB: number;
   /** Idle seconds after the load until RSS was back within 10% of rssBeforeLoadMiB; null if not within idleAfterMs. */
   rssBackAfterS: number | null;
 }
 
 export interface ScaleResult {
+  /** The WORKERS setting the proxies ran with. */
+  workers: string;
   rows: ScaleRow[];
+  /** Over all processes of the proxy. */
   bytesPerRoute: number;
+  /** In its largest process: what one process needs per route. */
+  largestBytesPerRoute: number;
   heapBytesPerRoute: number | null;
   /** From the RSS of both proxies at the end of the idle after the load: by then the load's GCs have collected the snapshot's garbage. */
   settledBytesPerRoute: number;
+  settledLargestBytesPerRoute: number;
   rpsRatio: number;
   p50Ratio: number;
   p99Ratio: number;
@@ -63,7 +75,11 @@ export interface ScaleOptions {
   idleAfterMs?: number;
   /** A built checkout to measure instead of this one (for before/after comparisons). */
   checkout?: string;
+  /** WORKERS for both proxies; default: the setting's default, as a user runs it (issue #16). */
+  workers?: string;
 }
+
+const DEFAULT_WORKERS = SERVE_SETTINGS.find((s) => s.env === 'WORKERS')!.default;
 
 const FEW = 10;
 const HOST = 'scale-7.dev.localhost';
@@ -81,13 +97,14 @@ export async function scale(etcd: EtcdServer, o: ScaleOptions, log: (line: strin
   const rounds = o.rounds ?? (quick ? 1 : 5);
   const settleMs = o.settleMs ?? (quick ? 1000 : 3000);
   const idleAfterMs = o.idleAfterMs ?? (quick ? 2000 : 180_000);
+  const workers = o.workers ?? DEFAULT_WORKERS;
   const sizes = [FEW, o.routes] as const;
   const prefix = (routes: number): string => `/scale-${routes}/`;
   const backend = await startNodeBackend();
   try {
     for (const routes of sizes) await writeRoutes(etcd, prefix(routes), routes, backend.port);
 
-    const samples = sizes.map(() => ({ readyMs: [] as number[], snapshotMs: [] as number[], rss: [] as number[], heap: [] as number[] }));
+    const samples = sizes.map(() => ({ readyMs: [] as number[], snapshotMs: [] as number[], rss: [] as number[], largest: [] as number[], processes: 0, heap: [] as number[] }));
     let running: (Running & { adminPort: number })[] = [];
     try {
       for (let start = 0; start < starts; start++) {
@@ -98,24 +115,29 @@ export async function scale(etcd: EtcdServer, o: ScaleOptions, log: (line: strin
           const routes = sizes[i]!;
           const name = `branch-proxy (${routes} routes, start ${start + 1})`;
           const began = performance.now();
-          running[i] = await startBranchProxy(etcd.endpoint, { name, checkout: o.checkout, env: { REGISTRY_PREFIX: prefix(routes) } });
+          running[i] = await startBranchProxy(etcd.endpoint, { name, checkout: o.checkout, env: { REGISTRY_PREFIX: prefix(routes), WORKERS: workers } });
           samples[i]!.readyMs.push(performance.now() - began);
           const ms = snapshotDuration(name);
           if (ms !== null) samples[i]!.snapshotMs.push(ms);
         }
         await sleep(settleMs);
-        for (const [i, p] of running.entries()) samples[i]!.rss.push(rssMiB(p.pid));
+        for (const [i, p] of running.entries()) {
+          const rss = processRssMiB(p.pid);
+          samples[i]!.rss.push(sum(rss));
+          samples[i]!.largest.push(Math.max(...rss));
+          samples[i]!.processes = rss.length;
+        }
         for (const [i, p] of running.entries()) {
           const heap = await heapUsedMiB(p.adminPort);
           if (heap !== null) samples[i]!.heap.push(heap);
         }
-        log(sizes.map((routes, i) => `${routes} routes: ready ${samples[i]!.readyMs.at(-1)!.toFixed(0)} ms, idle RSS ${samples[i]!.rss.at(-1)!.toFixed(1)} MiB`).join('; '));
+        log(sizes.map((routes, i) => `${routes} routes: ready ${samples[i]!.readyMs.at(-1)!.toFixed(0)} ms, idle RSS ${samples[i]!.rss.at(-1)!.toFixed(1)} MiB (largest process ${samples[i]!.largest.at(-1)!.toFixed(1)})`).join('; '));
         if (start < starts - 1) await Promise.all(running.map((p) => p.stop()));
       }
 
       // Load on the last pair, which has idled since its memory was read. A short
       // unmeasured run first, so neither proxy's first round pays for JIT warm-up.
-      const before = running.map((p) => rssMiB(p.pid));
+      const before = running.map((p) => sum(processRssMiB(p.pid)));
       for (const p of running) await wrk(`http://127.0.0.1:${p.port}/`, HOST, 32, 1);
       const loads: LoadResult[][] = sizes.map(() => []);
       for (let round = 0; round < rounds; round++) {
@@ -125,8 +147,9 @@ export async function scale(etcd: EtcdServer, o: ScaleOptions, log: (line: strin
         }
         log(`round ${round + 1}: ${sizes.map((routes, i) => `${routes} routes ${Math.round(loads[i]!.at(-1)!.rps)} req/s${loads[i]!.at(-1)!.errors ? ` (${loads[i]!.at(-1)!.errors} errors)` : ''}`).join(', ')}`);
       }
-      const afterLoad = running.map((p) => rssMiB(p.pid));
+      const afterLoad = running.map((p) => sum(processRssMiB(p.pid)));
       const { afterIdle, backAfterS } = await followRssBack(running, before, idleAfterMs, log);
+      const afterIdleLargest = running.map((p) => Math.max(...processRssMiB(p.pid)));
 
       const rows = sizes.map((routes, i): ScaleRow => {
         const s = samples[i]!;
@@ -135,6 +158,8 @@ export async function scale(etcd: EtcdServer, o: ScaleOptions, log: (line: strin
           snapshotMs: s.snapshotMs.length > 0 ? median(s.snapshotMs) : null,
           readyMs: median(s.readyMs),
           idleRssMiB: median(s.rss),
+          idleLargestRssMiB: median(s.largest),
+          processes: s.processes,
           heapUsedMiB: s.heap.length > 0 ? median(s.heap) : null,
           rps: median(loads[i]!.map((r) => r.rps)),
           p50Ms: median(loads[i]!.map((r) => r.p50Ms)),
@@ -143,12 +168,13 @@ export async function scale(etcd: EtcdServer, o: ScaleOptions, log: (line: strin
           rssBeforeLoadMiB: before[i]!,
           rssAfterLoadMiB: afterLoad[i]!,
           rssAfterIdleMiB: afterIdle[i]!,
+          rssAfterIdleLargestMiB: afterIdleLargest[i]!,
           rssBackAfterS: backAfterS[i]!,
         };
       });
       for (const r of rows) {
         log(
-          `${r.routes} routes: snapshot ${r.snapshotMs?.toFixed(0) ?? '?'} ms, ready ${r.readyMs.toFixed(0)} ms, idle RSS ${r.idleRssMiB.toFixed(1)} MiB, ` +
+          `${r.routes} routes (WORKERS=${workers}, ${r.processes} processes): snapshot ${r.snapshotMs?.toFixed(0) ?? '?'} ms, ready ${r.readyMs.toFixed(0)} ms, idle RSS ${r.idleRssMiB.toFixed(1)} MiB (largest ${r.idleLargestRssMiB.toFixed(1)}), ` +
             `heap ${r.heapUsedMiB?.toFixed(1) ?? '?'} MiB, ${Math.round(r.rps)} req/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms, ${r.errors} errors, ` +
             `RSS ${r.rssBeforeLoadMiB.toFixed(1)} -> ${r.rssAfterLoadMiB.toFixed(1)} after load -> ${r.rssAfterIdleMiB.toFixed(1)} MiB idle ` +
             (r.rssBackAfterS === null ? `(not back within 10% in ${idleAfterMs / 1000} s)` : `(back within 10% after ${r.rssBackAfterS} s)`),
@@ -157,9 +183,12 @@ export async function scale(etcd: EtcdServer, o: ScaleOptions, log: (line: strin
       const [few, many] = [rows[0]!, rows[1]!];
       const perRoute = (mib: number): number => (mib * 2 ** 20) / (many.routes - few.routes);
       return {
+        workers,
         rows,
         bytesPerRoute: perRoute(many.idleRssMiB - few.idleRssMiB),
+        largestBytesPerRoute: perRoute(many.idleLargestRssMiB - few.idleLargestRssMiB),
         settledBytesPerRoute: perRoute(many.rssAfterIdleMiB - few.rssAfterIdleMiB),
+        settledLargestBytesPerRoute: perRoute(many.rssAfterIdleLargestMiB - few.rssAfterIdleLargestMiB),
         heapBytesPerRoute: few.heapUsedMiB !== null && many.heapUsedMiB !== null ? perRoute(many.heapUsedMiB - few.heapUsedMiB) : null,
         rpsRatio: many.rps / few.rps,
         p50Ratio: many.p50Ms / few.p50Ms,
@@ -181,10 +210,10 @@ export async function scale(etcd: EtcdServer, o: ScaleOptions, log: (line: strin
 async function followRssBack(running: readonly Running[], before: readonly number[], maxMs: number, log: (line: string) => void): Promise<{ afterIdle: number[]; backAfterS: (number | null)[] }> {
   const stepMs = Math.min(5000, maxMs);
   const backAfterS: (number | null)[] = running.map(() => null);
-  let afterIdle = running.map((p) => rssMiB(p.pid));
+  let afterIdle = running.map((p) => sum(processRssMiB(p.pid)));
   for (let idleMs = stepMs; idleMs <= maxMs && backAfterS.includes(null); idleMs += stepMs) {
     await sleep(stepMs);
-    afterIdle = running.map((p) => rssMiB(p.pid));
+    afterIdle = running.map((p) => sum(processRssMiB(p.pid)));
     for (const [i, rss] of afterIdle.entries()) if (backAfterS[i] === null && rss <= before[i]! * 1.1) backAfterS[i] = idleMs / 1000;
     if (idleMs % 30_000 === 0) log(`idle ${idleMs / 1000} s: RSS ${afterIdle.map((r) => r.toFixed(1)).join(' / ')} MiB`);
   }
@@ -221,6 +250,10 @@ async function heapUsedMiB(adminPort: number): Promise<number | null> {
   } catch {
     return null;
   }
+}
+
+function sum(values: readonly number[]): number {
+  return values.reduce((total, v) => total + v, 0);
 }
 
 function sleep(ms: number): Promise<void> {

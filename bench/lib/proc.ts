@@ -31,15 +31,20 @@ export function cpuSeconds(root: number): number {
   return processTree(root).reduce((sum, pid) => sum + (stat(pid)?.cpuSeconds ?? 0), 0);
 }
 
-/** Resident memory of a process tree, in MiB. */
-export function rssMiB(root: number): number {
-  let kib = 0;
+/** Resident memory of each process of a tree (root first), in MiB. */
+export function processRssMiB(root: number): number[] {
+  const rss: number[] = [];
   for (const pid of processTree(root)) {
     try {
-      kib += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+      rss.push(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024);
     } catch {
       // exited meanwhile
     }
   }
-  return kib / 1024;
+  return rss;
+}
+
+/** Resident memory of a process tree, in MiB. */
+export function rssMiB(root: number): number {
+  return processRssMiB(root).reduce((sum, mib) => sum + mib, 0);
 }

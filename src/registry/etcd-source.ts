@@ -1,7 +1,7 @@
 import type { Etcd3, IKeyValue, IWatchResponse, Watcher } from 'etcd3';
 import { ExponentialBackoff } from 'cockatiel';
 import type { IBackoff } from 'cockatiel';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { setImmediate, setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Registry, RegistryEvent } from './registry.ts';
 
@@ -62,20 +62,33 @@ export class EtcdSource {
     }
   }
 
+  /**
+   * Pages through the prefix at the first page's revision. The next page is
+   * asked for as soon as a page arrives, so etcd reads it while this one is
+   * applied. Pages are large because etcd (3.4) walks the rest of the range for
+   * every page: 5,000-key pages took longer than 20,000-key ones at 100,000 routes.
+   */
   async #loadSnapshot(): Promise<number> {
     const prefix = Buffer.from(this.registry.prefix);
     const rangeEnd = prefixEnd(prefix);
     const next = this.registry.newTable();
     const started = performance.now();
-    let key = prefix;
     let revision = 0;
+    let pending = this.client.kv.range({ key: prefix, range_end: rangeEnd, limit: this.#pageSize });
     for (;;) {
-      const page = await this.client.kv.range({ key, range_end: rangeEnd, limit: this.#pageSize, revision });
+      const page = await pending;
       if (revision === 0) revision = Number(page.header.revision);
-      this.registry.load(next, page.kvs);
       const last = page.kvs.at(-1);
-      if (!page.more || !last) break;
-      key = Buffer.concat([last.key, Buffer.from([0])]);
+      const more = page.more && last !== undefined;
+      if (more) {
+        pending = this.client.kv.range({ key: Buffer.concat([last.key, ZERO]), range_end: rangeEnd, limit: this.#pageSize, revision });
+        // Handled here too: if applying this page threw, the next page's failure must not go unhandled.
+        pending.catch(() => undefined);
+        // The client sends the request only after a few promise hops: let it go out before applying.
+        await setImmediate();
+      }
+      this.registry.load(next, page.kvs);
+      if (!more) break;
     }
     this.registry.replace(next, revision, Math.round(performance.now() - started));
     return revision;
@@ -120,6 +133,8 @@ export class EtcdSource {
     });
   }
 }
+
+const ZERO = Buffer.from([0]);
 
 function toRegistryEvent(event: { type: string; kv: IKeyValue }): RegistryEvent {
   return {
