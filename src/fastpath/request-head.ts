@@ -21,7 +21,7 @@ export function parseRequestHead(buf: Buffer, start: number, maxHeadBytes: numbe
   if (end === -1) return buf.length - start > maxHeadBytes ? handover('head too large') : { kind: 'incomplete' };
   const headEnd = end + 4;
   if (headEnd - start > maxHeadBytes) return handover('head too large');
-  const text = buf.latin1Slice(start, end);
+  const text = buf.toString("latin1", start, end);
   const lines = text.split('\r\n');
   if (/[\r\n]/.test(lines.join(''))) return handover('bare CR or LF');
   const m = /^([A-Z]+) (\/[!-~]*) HTTP\/1\.([01])$/.exec(lines[0]!);

@@ -23,7 +23,7 @@ export function parseResponseHead(buf: Buffer, start: number, maxHeadBytes: numb
   const end = buf.indexOf('\r\n\r\n', start, 'latin1');
   if (end === -1) return buf.length - start > maxHeadBytes ? invalid('head too large') : { kind: 'incomplete' };
   const headEnd = end + 4;
-  const lines = buf.latin1Slice(start, end).split('\r\n');
+  const lines = buf.toString("latin1", start, end).split('\r\n');
   if (/[\r\n]/.test(lines.join(''))) return invalid('bare CR or LF');
   const m = /^HTTP\/1\.([01]) (\d{3})(?: [^\x00-\x08\x0a-\x1f\x7f]*)?$/.exec(lines[0]!);
   if (!m) return invalid('status line');
