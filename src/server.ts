@@ -30,6 +30,7 @@ import { inheritedServices } from './routing/inherited-services.ts';
 import type { Deployment, Target } from './routing/route-table.ts';
 import { listen } from './listen.ts';
 import { createPublicServer } from './listeners/public-server.ts';
+import { attachFastPath } from './fastpath/fast-path.ts';
 import { reloadCertificateOnChange } from './tls/certificate-reloader.ts';
 import { publicLinks } from './web/admin-listener.ts';
 import type { Reachability, ViewSources } from './web/deployments-view.ts';
@@ -123,6 +124,8 @@ export async function startServer(config: ServeConfig, log: Logger, worker?: Wor
   });
   const wakeGate = createWakeGate({ waker, sleep: config.sleep, log, observer: metrics });
   const matchHost = createHostMatcher(config.domains);
+  const gate = createAccessGate(config.access);
+  const observer = observeRequests(metrics, activity);
   const handler = createProxyHandler({
     matchHost,
     domains: config.domains,
@@ -133,13 +136,29 @@ export async function startServer(config: ServeConfig, log: Logger, worker?: Wor
     stops,
     fallbackDeployment: config.fallbackDeployment,
     dashboard: dashboard.routing,
-    observer: observeRequests(metrics, activity),
-    gate: createAccessGate(config.access),
+    observer,
+    gate,
     wakeGate,
     robotsAllow: config.sleep.robotsAllow,
     ...(config.sleep.sleepAfterMs !== undefined ? { openStreamTouchMs: Math.min(sweepIntervalMs(config.sleep.sleepAfterMs), config.sleep.sleepAfterMs / 2) } : {}),
   });
   const publicServer = createPublicServer(config.tls, handler.onRequest, handler.onUpgrade, log);
+  // With the access gate on, every request needs its checks: all go through node:http (docs/fast-path.md).
+  if (config.fastPath && !config.tls && !gate) {
+    attachFastPath(publicServer as Server, {
+      matchHost,
+      registry,
+      defaultService: config.defaultService,
+      fallbackDeployment: config.fallbackDeployment,
+      robotsAllow: config.sleep.robotsAllow,
+      log,
+      observer,
+      trustProxy,
+      upstreamTimeoutMs: config.upstreamTimeoutMs,
+      policy,
+      metrics: metrics.register,
+    });
+  }
 
   let stopCertificateWatch: (() => void) | undefined;
   let redirectServer: Server | undefined;
