@@ -15,8 +15,6 @@ export class ClientConnection implements ClientSide {
   /** Bytes read but not yet used: the next request(s). */
   #pending: Buffer | undefined;
   #exchange: Exchange | undefined;
-  /** The client has sent its FIN: requests already read are answered, then the connection ends. */
-  #ended = false;
   #done = false;
   readonly remoteAddress: string;
 
@@ -66,10 +64,7 @@ export class ClientConnection implements ClientSide {
   /** Starts on the next request read, if any; no exchange is running. */
   #next(): void {
     const pending = this.#pending;
-    if (pending === undefined) {
-      if (this.#ended) this.socket.end();
-      return;
-    }
+    if (pending === undefined) return;
     const parsed = parseRequestHead(pending, 0, this.ctx.maxHeadBytes);
     // A head that is not whole yet goes to Node too: its headersTimeout then bounds a slow client, as today.
     const route = parsed.kind === 'request' ? this.ctx.route(parsed.head) : undefined;
@@ -128,11 +123,12 @@ export class ClientConnection implements ClientSide {
     if (!this.#exchange) this.socket.destroy();
   }
 
+  /** As Node's server (without httpAllowHalfOpen): the client's FIN aborts what it asked for and ends the connection. */
   #clientEnded(): void {
-    this.#ended = true;
-    if (this.#exchange === undefined) this.#next();
-    // The client stopped sending in the middle of a body: that request cannot complete.
-    else if (!this.#exchange.bodyDone) this.socket.destroy();
+    const exchange = this.#exchange;
+    this.#exchange = undefined;
+    exchange?.abort();
+    this.#finish();
   }
 
   #closed(): void {
@@ -142,17 +138,9 @@ export class ClientConnection implements ClientSide {
     exchange?.abort();
   }
 
-  /**
-   * From here on the connection is Node's: our listeners go, the unread bytes are
-   * put back to be read first. After the client's FIN there is nothing to hand
-   * over (Node would wait for an end that has passed): the connection just ends.
-   */
+  /** From here on the connection is Node's: our listeners go, the unread bytes are put back to be read first. */
   #handover(): void {
     const socket = this.socket;
-    if (this.#ended) {
-      this.#finish();
-      return;
-    }
     socket.off('data', this.#onData);
     socket.off('end', this.#onEnd);
     socket.off('close', this.#onClose);

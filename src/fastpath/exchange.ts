@@ -290,7 +290,7 @@ export class Exchange implements UpstreamUser {
     if (page) {
       this.#status = page.status;
       this.client.write(page.head);
-      if (page.body !== '') this.client.write(page.body);
+      if (page.body.length > 0) this.client.write(page.body);
       this.ctx.finished({ head: this.head, route: this.route, status: this.#status, startedAt: this.startedAt, aborted: false });
       this.client.exchangeDone(close);
     } else {

@@ -41,7 +41,7 @@ export interface FastContext {
   handover(socket: Socket): void;
   finished(outcome: FastOutcome): void;
   /** Counts and logs a backend failure; returns the error page when the client can still get one. */
-  upstreamFailed(err: Error, route: FastRoute, head: RequestHead, responded: boolean, close: boolean): { status: number; head: string; body: string } | undefined;
+  upstreamFailed(err: Error, route: FastRoute, head: RequestHead, responded: boolean, close: boolean): { status: number; head: string; body: Buffer } | undefined;
   /** A request body that is not valid chunked encoding (answered 400, as Node answers what it cannot parse): one log line. */
   malformedBody(remote: string, reason: string): void;
   forget(connection: { readonly socket: Socket }): void;

@@ -99,7 +99,7 @@ export function attachFastPath(server: HttpServer, o: FastPathOptions): void {
       if (responded) return undefined;
       const info = upstreamFailureInfo(failure, route.host, servedBy ?? deployment, service, target);
       const page = errorResponse(info, wantsJson({ headers: { accept: headerValue(head, 'accept') } }), head.method);
-      return { status: page.status, head: ownResponseHead(page.status, page.headers, close, ctx.keepAliveLine), body: page.body };
+      return { status: page.status, head: ownResponseHead(page.status, page.headers, close, ctx.keepAliveLine), body: Buffer.from(page.body) };
     },
 
     malformedBody(remote, reason) {
