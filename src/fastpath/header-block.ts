@@ -14,12 +14,19 @@ export type HeaderBlockResult =
 export const INCOMPLETE = { kind: 'incomplete' } as const;
 
 /**
+ * Node keeps the first 1023 header fields and silently drops the rest (its maxHeadersCount of 2000
+ * counts names and values, checked per batch of 32 fields); the fast path takes up to 1000 and
+ * leaves longer heads to node:http, so it never forwards a field Node would not have seen.
+ */
+export const MAX_HEADER_FIELDS = 1000;
+
+/**
  * Scans fields from `pos`. `limit` is the offset the head must end by (its start plus the largest
  * head allowed): reaching it without the empty line is `bad`, running out of bytes before it is
- * `incomplete`. At most `maxFields` fields. Headers come back as Node's rawHeaders do:
+ * `incomplete`. More than MAX_HEADER_FIELDS fields are `bad`. Headers come back as Node's rawHeaders do:
  * `[name, value, ...]`, names as sent, values without leading and trailing OWS, latin1-decoded.
  */
-export function scanHeaderBlock(buf: Buffer, pos: number, limit: number, maxFields: number): HeaderBlockResult {
+export function scanHeaderBlock(buf: Buffer, pos: number, limit: number): HeaderBlockResult {
   const stop = Math.min(buf.length, limit);
   const headers: string[] = [];
   let p = pos;
@@ -47,7 +54,7 @@ export function scanHeaderBlock(buf: Buffer, pos: number, limit: number, maxFiel
     if (buf[p + 1] !== LF) return bad('a header line has a CR not followed by LF');
     let valueEnd = p;
     while (valueEnd > valueStart && (buf[valueEnd - 1] === SP || buf[valueEnd - 1] === HT)) valueEnd--;
-    if (headers.length >= maxFields * 2) return bad(`more than ${maxFields} header fields`);
+    if (headers.length >= MAX_HEADER_FIELDS * 2) return bad(`more than ${MAX_HEADER_FIELDS} header fields`);
     headers.push(buf.toString('latin1', nameStart, nameEnd), buf.toString('latin1', valueStart, valueEnd));
     p += 2;
   }

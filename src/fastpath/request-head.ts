@@ -33,9 +33,6 @@ export type RequestHeadResult =
   | { readonly kind: 'handover'; readonly reason: string }
   | { readonly kind: 'request'; readonly head: RequestHead };
 
-/** Node's default `server.maxHeadersCount`: beyond it Node drops fields, so the fast path hands over. */
-export const MAX_REQUEST_HEADER_FIELDS = 2000;
-
 /**
  * Methods the fast path forwards, interned so a parsed head allocates no method string. CONNECT
  * (tunnels), TRACE and the WebDAV and other methods llhttp knows are left to node:http.
@@ -79,7 +76,7 @@ export function parseRequestHead(buf: Buffer, start: number, maxHeadBytes: numbe
   if (p >= stop) return waitOrHandover(buf, limit);
   if (buf[p++] !== LF) return handover('the request line ends in a CR not followed by LF');
 
-  const block = scanHeaderBlock(buf, p, limit, MAX_REQUEST_HEADER_FIELDS);
+  const block = scanHeaderBlock(buf, p, limit);
   if (block.kind === 'incomplete') return INCOMPLETE;
   if (block.kind === 'bad') return handover(block.reason);
   return framed(method, buf.toString('latin1', targetStart, targetEnd), versionMinor, block.headers, block.end);

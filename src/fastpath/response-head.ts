@@ -31,9 +31,6 @@ export type ResponseHeadResult =
   | { readonly kind: 'invalid'; readonly reason: string }
   | { readonly kind: 'response'; readonly head: ResponseHead };
 
-/** Node's default `http.request` maxHeadersCount. */
-export const MAX_RESPONSE_HEADER_FIELDS = 2000;
-
 const NONE: ResponseFraming = { kind: 'none' };
 const CHUNKED: ResponseFraming = { kind: 'chunked' };
 const CLOSE: ResponseFraming = { kind: 'close' };
@@ -81,7 +78,7 @@ export function parseResponseHead(buf: Buffer, start: number, maxHeadBytes: numb
   if (p >= stop) return waitOrInvalid(buf, limit);
   if (buf[p++] !== LF) return invalid('the status line ends in a CR not followed by LF');
 
-  const block = scanHeaderBlock(buf, p, limit, MAX_RESPONSE_HEADER_FIELDS);
+  const block = scanHeaderBlock(buf, p, limit);
   if (block.kind === 'incomplete') return INCOMPLETE;
   if (block.kind === 'bad') return invalid(block.reason);
   return framed(statusCode, versionMinor, block.headers, block.end, requestMethod);
@@ -118,19 +115,20 @@ function framed(statusCode: number, versionMinor: 0 | 1, headers: string[], head
   if ((connection & CONNECTION_UPGRADE) !== 0) return invalid('Connection: upgrade in a response');
   const reusable = (connection & CONNECTION_CLOSE) === 0 && (versionMinor === 1 || (connection & CONNECTION_KEEP_ALIVE) !== 0);
 
-  if (statusCode < 200 || statusCode === 204 || statusCode === 304 || requestMethod === 'HEAD') {
-    return response(statusCode, versionMinor, headers, NONE, statusCode < 200 || reusable, headEnd);
-  }
+  // The framing headers are checked even where the status means no body: llhttp rejects a bad pair there too.
+  let length = -1;
   if (transferEncoding !== undefined) {
     if (contentLength !== undefined) return invalid('both Content-Length and Transfer-Encoding');
     if (!equalsIgnoringCase(transferEncoding, 'chunked')) return invalid(`Transfer-Encoding other than chunked: ${transferEncoding}`);
-    return response(statusCode, versionMinor, headers, CHUNKED, reusable, headEnd);
-  }
-  if (contentLength !== undefined) {
-    const length = parseContentLength(contentLength);
+  } else if (contentLength !== undefined) {
+    length = parseContentLength(contentLength);
     if (length < 0) return invalid(`Content-Length is not a plain decimal number: ${contentLength}`);
-    return response(statusCode, versionMinor, headers, { kind: 'length', length }, reusable, headEnd);
   }
+  if (statusCode < 200 || statusCode === 204 || statusCode === 304 || requestMethod === 'HEAD') {
+    return response(statusCode, versionMinor, headers, NONE, statusCode < 200 || reusable, headEnd);
+  }
+  if (transferEncoding !== undefined) return response(statusCode, versionMinor, headers, CHUNKED, reusable, headEnd);
+  if (length >= 0) return response(statusCode, versionMinor, headers, { kind: 'length', length }, reusable, headEnd);
   return response(statusCode, versionMinor, headers, CLOSE, false, headEnd);
 }
 

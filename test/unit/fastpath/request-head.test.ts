@@ -1,6 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MAX_REQUEST_HEADER_FIELDS, parseRequestHead } from '../../../src/fastpath/request-head.ts';
+import { MAX_HEADER_FIELDS } from '../../../src/fastpath/header-block.ts';
+import { parseRequestHead } from '../../../src/fastpath/request-head.ts';
 import type { RequestHead, RequestHeadResult } from '../../../src/fastpath/request-head.ts';
 
 const MAX = 8192;
@@ -67,8 +68,8 @@ describe('parseRequestHead: what the fast path takes', () => {
     assert.deepEqual(head(`${GET}X-A: caf\xe9\r\n\r\n`).headers.slice(2), ['X-A', 'caf\xe9']);
   });
 
-  test('exactly MAX_REQUEST_HEADER_FIELDS fields are taken', () => {
-    const fields = 'a:\r\n'.repeat(MAX_REQUEST_HEADER_FIELDS - 1);
+  test('exactly MAX_HEADER_FIELDS fields are taken', () => {
+    const fields = 'a:\r\n'.repeat(MAX_HEADER_FIELDS - 1);
     assert.equal(parse(`${GET}${fields}\r\n`, 65536).kind, 'request');
   });
 
@@ -148,7 +149,7 @@ describe('parseRequestHead: what it hands over', () => {
     ['HTTP/1.1 without Host', 'GET / HTTP/1.1\r\nX-A: a\r\n\r\n'],
     ['an empty Host', 'GET / HTTP/1.1\r\nHost:\r\n\r\n'],
     ['two Hosts', `${GET}Host: b.example\r\n\r\n`],
-    ['more than MAX_REQUEST_HEADER_FIELDS fields', `${GET}${'a:\r\n'.repeat(MAX_REQUEST_HEADER_FIELDS)}\r\n`],
+    ['more than MAX_HEADER_FIELDS fields', `${GET}${'a:\r\n'.repeat(MAX_HEADER_FIELDS)}\r\n`],
   ];
   for (const [name, text] of cases) {
     test(name, () => {
