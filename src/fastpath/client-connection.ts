@@ -22,8 +22,12 @@ export class ClientConnection implements ClientSide {
   readonly #onEnd = (): void => this.#clientEnded();
   readonly #onClose = (): void => this.#closed();
   readonly #onDrain = (): void => this.#exchange?.clientDrained();
+  /** No request yet: as in Node, the headers timeout runs from the connection's start; after one, the keep-alive timeout. */
+  #served = false;
   readonly #onTimeout = (): void => {
-    if (!this.#exchange) this.socket.destroy();
+    if (this.#exchange) return;
+    if (this.#served) this.socket.destroy();
+    else this.ctx.requestTimeout(this.socket);
   };
 
   constructor(
@@ -37,7 +41,7 @@ export class ClientConnection implements ClientSide {
     socket.on('drain', this.#onDrain);
     socket.on('error', noop);
     // Refreshed by every read and write; only an idle connection is closed by it.
-    socket.setTimeout(ctx.keepAliveMs);
+    socket.setTimeout(ctx.headersTimeoutMs);
     socket.on('timeout', this.#onTimeout);
   }
 
@@ -73,6 +77,10 @@ export class ClientConnection implements ClientSide {
       return;
     }
     const head = parsed.head;
+    if (!this.#served) {
+      this.#served = true;
+      this.socket.setTimeout(this.ctx.keepAliveMs);
+    }
     const exchange = new Exchange(this, this.ctx, head, route);
     this.#exchange = exchange;
     this.#pending = undefined;

@@ -31,6 +31,10 @@ export interface FastContext {
   readonly maxHeadBytes: number;
   /** Idle client connections close after this long, as Node's keepAliveTimeout. */
   readonly keepAliveMs: number;
+  /** A connection that sent no request within this long gets 408, as from Node's headersTimeout. */
+  readonly headersTimeoutMs: number;
+  /** Answers and closes such a connection the way Node's server does (its clientError handler). */
+  requestTimeout(socket: Socket): void;
   /** `keep-alive: timeout=N`, as Node's server sends it. */
   readonly keepAliveLine: string;
   /** Set once the server is closing: connections end after their current response. */

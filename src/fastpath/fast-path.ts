@@ -60,6 +60,10 @@ export function attachFastPath(server: HttpServer, o: FastPathOptions): void {
     upstreamTimeoutMs: o.upstreamTimeoutMs,
     maxHeadBytes: maxHeaderSize,
     keepAliveMs: server.keepAliveTimeout,
+    headersTimeoutMs: server.headersTimeout,
+    requestTimeout(socket: Socket): void {
+      server.emit('clientError', Object.assign(new Error('the client sent no request within headersTimeout'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' }), socket);
+    },
     keepAliveLine: `keep-alive: timeout=${Math.floor(server.keepAliveTimeout / 1000)}`,
     closing: false,
 
