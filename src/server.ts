@@ -31,6 +31,7 @@ import { inheritedServices } from './routing/inherited-services.ts';
 import type { Deployment, Target } from './routing/route-table.ts';
 import { listen } from './listen.ts';
 import { createPublicServer } from './listeners/public-server.ts';
+import { attachFastPath } from './fastpath/fast-path.ts';
 import { reloadCertificateOnChange } from './tls/certificate-reloader.ts';
 import { publicLinks } from './web/admin-listener.ts';
 import type { Reachability, ViewSources } from './web/deployments-view.ts';
@@ -127,6 +128,8 @@ export async function startServer(config: ServeConfig, log: Logger, worker?: Wor
   // With SLEEP_AFTER, responses and WebSockets count as activity while open, touched often enough that no sweep sees them idle.
   const sleepAfterMs = config.sleep.sleepAfterMs;
   const openStreams = sleepAfterMs !== undefined ? new OpenStreams((d, s) => activity.touch(d, s), Math.min(sweepIntervalMs(sleepAfterMs), sleepAfterMs / 2)) : undefined;
+  const gate = createAccessGate(config.access);
+  const observer = observeRequests(metrics, activity, openStreams);
   const handler = createProxyHandler({
     matchHost,
     domains: config.domains,
@@ -137,12 +140,28 @@ export async function startServer(config: ServeConfig, log: Logger, worker?: Wor
     stops,
     fallbackDeployment: config.fallbackDeployment,
     dashboard: dashboard.routing,
-    observer: observeRequests(metrics, activity, openStreams),
-    gate: createAccessGate(config.access),
+    observer,
+    gate,
     wakeGate,
     robotsAllow: config.sleep.robotsAllow,
   });
   const publicServer = createPublicServer(config.tls, handler.onRequest, handler.onUpgrade, log);
+  // With the access gate on, every request needs its checks: all go through node:http (docs/fast-path.md).
+  if (config.fastPath && !config.tls && !gate) {
+    attachFastPath(publicServer as Server, {
+      matchHost,
+      registry,
+      defaultService: config.defaultService,
+      fallbackDeployment: config.fallbackDeployment,
+      robotsAllow: config.sleep.robotsAllow,
+      log,
+      observer,
+      trustProxy,
+      upstreamTimeoutMs: config.upstreamTimeoutMs,
+      policy,
+      metrics: metrics.register,
+    });
+  }
 
   let stopCertificateWatch: (() => void) | undefined;
   let redirectServer: Server | undefined;

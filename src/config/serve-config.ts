@@ -52,6 +52,8 @@ export interface ServeConfig {
   /** Base of deployments that declare none (see routing/resolve-label.ts); undefined: no fallback. */
   readonly fallbackDeployment: string | undefined;
   readonly upstreamTimeoutMs: number;
+  /** FAST_PATH: plain-HTTP requests to routed deployments skip node:http and undici (docs/fast-path.md). */
+  readonly fastPath: boolean;
   /** CIDRs backends must lie in; empty: any address the backend policy does not deny. */
   readonly backendAllow: readonly string[];
   readonly access: AccessConfig;
@@ -106,6 +108,7 @@ export function loadServeConfig(v: SettingValues<typeof SERVE_SETTINGS>): ServeC
     defaultService: parseServiceName('DEFAULT_SERVICE', v.DEFAULT_SERVICE),
     fallbackDeployment: v.FALLBACK_DEPLOYMENT === '' ? undefined : parseDeploymentName('FALLBACK_DEPLOYMENT', v.FALLBACK_DEPLOYMENT),
     upstreamTimeoutMs: parsePositiveInt('UPSTREAM_TIMEOUT_MS', v.UPSTREAM_TIMEOUT_MS, 'milliseconds'),
+    fastPath: parseBoolean('FAST_PATH', v.FAST_PATH),
     backendAllow: Object.freeze(parseCidrList('BACKEND_ALLOW', v.BACKEND_ALLOW)),
     tls: loadTlsConfig(v),
     access: Object.freeze({

@@ -56,6 +56,7 @@ export const SERVE_SETTINGS = [
   { env: 'ADMIN_HOST', default: '', description: 'admin listen address; empty uses HOST' },
   { env: 'DEFAULT_SERVICE', default: 'web', description: 'service opened by <deployment>.<domain> when the deployment names no default' },
   { env: 'FALLBACK_DEPLOYMENT', default: '', description: "deployment (e.g. main) whose services a deployment without them inherits, unless it names its own base; empty: no fallback" },
+  { env: 'FAST_PATH', default: 'true', description: 'plain HTTP: forward plain requests to routed deployments on raw sockets (docs/fast-path.md); false sends everything through node:http' },
   { env: 'UPSTREAM_TIMEOUT_MS', default: '30000', description: "time to wait for a backend's response headers; streamed bodies and WebSockets are never cut" },
   { env: 'BACKEND_ALLOW', default: '', description: 'comma-separated CIDRs backends must lie in; empty allows any address but link-local/metadata ones and the proxy itself' },
   { env: 'AUTH_HTPASSWD', default: '', description: 'htpasswd file (bcrypt entries, `htpasswd -B`): visitors must log in with HTTP basic auth' },

@@ -3,7 +3,8 @@ import { isPseudoHeader } from './h2-headers.ts';
 
 /** RFC 9110 §7.6.1: headers that describe one connection and must not be forwarded. */
 const HOP_BY_HOP = ['connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization'];
-const IS_HOP_BY_HOP = new Set(HOP_BY_HOP);
+/** Lower-case names, for the fast path's raw header lists too (src/fastpath/). */
+export const IS_HOP_BY_HOP: ReadonlySet<string> = new Set(HOP_BY_HOP);
 
 /**
  * Removes hop-by-hop headers in place, including those named in `Connection`,
@@ -40,7 +41,7 @@ export function endToEndHeaders(headers: IncomingHttpHeaders, omit?: ReadonlySet
 }
 
 /** Extra header names listed in `Connection`; undefined for the usual bare `keep-alive` or `close`. */
-function connectionNamed(connection: string | undefined): string[] | undefined {
+export function connectionNamed(connection: string | undefined): string[] | undefined {
   if (connection === undefined || connection === 'keep-alive' || connection === 'close') return undefined;
   const names: string[] = [];
   for (const token of connection.split(',')) {

@@ -46,7 +46,7 @@ export function createHttpForwarder(options: HttpForwarderOptions): HttpForwarde
       const hasBody = headers['content-length'] !== undefined ? headers['content-length'] !== '0' : headers['transfer-encoding'] !== undefined || (req.httpVersionMajor === 2 && h2RequestHasBody(req));
       // A new list rather than edits to req.headers: no `delete`, and undici walks an array fastest.
       const list = endToEndHeaders(headers, REPLACED_REQUEST_HEADERS);
-      const forwarded = forwardedHeaders(req, headers, options.trustProxy);
+      const forwarded = forwardedHeaders(req.socket.remoteAddress ?? '', 'encrypted' in req.socket, headers, options.trustProxy);
       list.push('x-forwarded-for', forwarded.for, 'x-forwarded-proto', forwarded.proto);
       if (forwarded.host !== undefined) list.push('x-forwarded-host', forwarded.host);
       const handler = new ResponseRelay(res, onError, onClose, req.httpVersionMajor === 2);
@@ -131,20 +131,22 @@ export type TrustProxy = (address: string, hop: number) => boolean;
  * links to any host it likes.
  */
 export function addForwardedHeaders(req: IncomingMessage, headers: IncomingHttpHeaders, trustProxy?: TrustProxy): void {
-  const forwarded = forwardedHeaders(req, headers, trustProxy);
+  const forwarded = forwardedHeaders(req.socket.remoteAddress ?? '', 'encrypted' in req.socket, headers, trustProxy);
   headers['x-forwarded-for'] = forwarded.for;
   headers['x-forwarded-proto'] = forwarded.proto;
   headers['x-forwarded-host'] = forwarded.host;
 }
 
-/** The X-Forwarded-* values to send for a request with these headers (see addForwardedHeaders). */
-function forwardedHeaders(req: IncomingMessage, headers: IncomingHttpHeaders, trustProxy?: TrustProxy): { for: string; proto: string | string[]; host: string | string[] | undefined } {
-  const remote = req.socket.remoteAddress ?? '';
+/**
+ * The X-Forwarded-* values to send for a request with these headers from `remote` (see addForwardedHeaders);
+ * `encrypted`: it came over TLS. Shared by both forwarding paths (src/fastpath/ too).
+ */
+export function forwardedHeaders(remote: string, encrypted: boolean, headers: IncomingHttpHeaders, trustProxy?: TrustProxy): { for: string; proto: string | string[]; host: string | string[] | undefined } {
   const prior = headers['x-forwarded-for'];
   const trusted = trustProxy?.(remote, 0) === true;
   return {
     for: prior ? `${prior}, ${remote}` : remote,
-    proto: trusted && headers['x-forwarded-proto'] !== undefined ? headers['x-forwarded-proto'] : 'encrypted' in req.socket ? 'https' : 'http',
+    proto: trusted && headers['x-forwarded-proto'] !== undefined ? headers['x-forwarded-proto'] : encrypted ? 'https' : 'http',
     host: trusted && headers['x-forwarded-host'] !== undefined ? headers['x-forwarded-host'] : headers.host,
   };
 }

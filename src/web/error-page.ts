@@ -46,8 +46,35 @@ export interface ErrorInfo {
 
 const MEDIA_TYPES = ['text/html', 'application/json'];
 
-export function wantsJson(req: IncomingMessage): boolean {
+export function wantsJson(req: { readonly headers: IncomingMessage['headers'] }): boolean {
   return new Negotiator(req).mediaType(MEDIA_TYPES) === 'application/json';
+}
+
+/** What an error response consists of: its status, headers and body, the same whichever server path writes it. */
+export interface ErrorResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string | number>>;
+  /** Empty for HEAD. */
+  readonly body: string;
+}
+
+/** The error as HTML for browsers, JSON for API clients (by `Accept`). */
+export function errorResponse(info: ErrorInfo, json: boolean, method: string | undefined, extraHeaders?: Readonly<Record<string, string>>): ErrorResponse {
+  const { status, linksTitle: _heading, ...body } = info;
+  const payload = json ? JSON.stringify(body) : renderErrorHtml(info);
+  return {
+    status,
+    headers: {
+      'content-type': json ? 'application/json; charset=utf-8' : 'text/html; charset=utf-8',
+      'content-length': Buffer.byteLength(payload),
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+      // The page has no script and needs nothing from elsewhere.
+      ...(json ? {} : { 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'" }),
+      ...extraHeaders,
+    },
+    body: method === 'HEAD' ? '' : payload,
+  };
 }
 
 /** Answers with the error as HTML for browsers, JSON for API clients. Never writes twice. */
@@ -56,19 +83,9 @@ export function sendError(req: IncomingMessage, res: ServerResponse, info: Error
     res.destroy();
     return;
   }
-  const { status, linksTitle: _heading, ...body } = info;
-  const json = wantsJson(req);
-  const payload = json ? JSON.stringify(body) : renderErrorHtml(info);
-  res.writeHead(status, {
-    'content-type': json ? 'application/json; charset=utf-8' : 'text/html; charset=utf-8',
-    'content-length': Buffer.byteLength(payload),
-    'cache-control': 'no-store',
-    'x-content-type-options': 'nosniff',
-    // The page has no script and needs nothing from elsewhere.
-    ...(json ? {} : { 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'" }),
-    ...extraHeaders,
-  });
-  res.end(req.method === 'HEAD' ? undefined : payload);
+  const response = errorResponse(info, wantsJson(req), req.method, extraHeaders);
+  res.writeHead(response.status, response.headers);
+  res.end(response.body === '' ? undefined : response.body);
 }
 
 /** For a WebSocket upgrade that cannot be served: a plain HTTP response on the raw socket. */

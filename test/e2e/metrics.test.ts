@@ -18,6 +18,7 @@ const DOCUMENTED: Record<string, string> = {
   branch_proxy_wakes_total: 'counter',
   branch_proxy_wake_duration_seconds: 'histogram',
   branch_proxy_held_requests: 'gauge',
+  branch_proxy_fast_path_total: 'counter',
 };
 
 describe('GET /metrics (admin port)', () => {

@@ -110,4 +110,11 @@ describe('loadServeConfig', () => {
     assert.equal(load({ ...tls, HTTP2: 'OFF' }).tls?.http2, false);
     assert.throws(() => load({ HTTP2: 'h2' }), (err: unknown) => err instanceof ConfigError && err.variable === 'HTTP2');
   });
+
+  test('FAST_PATH is on by default, can be turned off, and a typo is refused', () => {
+    assert.equal(load({}).fastPath, true);
+    assert.equal(load({ FAST_PATH: 'false' }).fastPath, false);
+    assert.equal(load({ FAST_PATH: 'no' }).fastPath, false);
+    assert.throws(() => load({ FAST_PATH: 'fast' }), (err: unknown) => err instanceof ConfigError && err.variable === 'FAST_PATH');
+  });
 });
