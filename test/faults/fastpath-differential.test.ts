@@ -55,6 +55,7 @@ async function checkRequestStream(oracle: RequestOracle, buf: Buffer): Promise<s
     const rest = await oracle.parse(buf.subarray(handoverAt));
     assert.deepEqual(project(rest.requests), project(node.requests.slice(requests.length)), `after the handover at ${handoverAt}\n${context()}`);
     assert.equal(rest.parseError, node.parseError, `llhttp's verdict after the handover at ${handoverAt}\n${context()}`);
+    assert.equal(rest.tunnel, node.tunnel, `upgrade or CONNECT after the handover at ${handoverAt}\n${context()}`);
   }
   return `${requests.length} framed, ${handoverAt === undefined ? 'kept' : 'handed over'}`;
 }

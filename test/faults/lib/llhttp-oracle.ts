@@ -29,6 +29,8 @@ export interface ParsedRequests {
   readonly keepAlive: boolean[];
   /** llhttp's error code when it rejected the stream (Node answered 400/431 or closed). */
   readonly parseError: string | undefined;
+  /** The stream ended in an upgrade or CONNECT request (not among `requests`). */
+  readonly tunnel: 'upgrade' | 'connect' | undefined;
 }
 
 const GIVE_UP_MS = 15_000;
@@ -43,6 +45,7 @@ interface Recording {
   readonly requests: { readonly req: IncomingMessage; readonly chunks: Buffer[] }[];
   readonly keepAlive: boolean[];
   parseError: string | undefined;
+  tunnel: 'upgrade' | 'connect' | undefined;
 }
 
 export async function startRequestOracle(): Promise<RequestOracle> {
@@ -54,7 +57,7 @@ export async function startRequestOracle(): Promise<RequestOracle> {
   const closed = new Map<number, Recording>();
   const waiting = new Map<number, (r: Recording) => void>();
   server.on('connection', (socket: Socket) => {
-    const recording: Recording = { requests: [], keepAlive: [], parseError: undefined };
+    const recording: Recording = { requests: [], keepAlive: [], parseError: undefined, tunnel: undefined };
     const port = socket.remotePort!;
     recordings.set(socket, recording);
     socket.on('close', () => {
@@ -72,9 +75,18 @@ export async function startRequestOracle(): Promise<RequestOracle> {
     recording.requests.push({ req, chunks });
     recording.keepAlive.push(res.shouldKeepAlive);
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => res.end());
+    // A length on the answer lets Node keep an HTTP/1.0 keep-alive connection open, as the client asked.
+    req.on('end', () => res.writeHead(200, { 'Content-Length': '0' }).end());
     req.on('error', () => {});
   });
+  // The proxy takes upgrades and CONNECT itself; here they end the stream (the fast path hands both over).
+  const endTunnel = (req: IncomingMessage, socket: Socket): void => {
+    const recording = recordings.get(socket);
+    if (recording) recording.tunnel = req.method === 'CONNECT' ? 'connect' : 'upgrade';
+    socket.destroy();
+  };
+  server.on('upgrade', endTunnel);
+  server.on('connect', endTunnel);
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     const recording = recordings.get(socket);
     if (recording && err.code?.startsWith('HPE_') === true) recording.parseError ??= err.code;
@@ -118,6 +130,7 @@ export async function startRequestOracle(): Promise<RequestOracle> {
         })),
         keepAlive: recording.keepAlive,
         parseError: recording.parseError,
+        tunnel: recording.tunnel,
       };
     },
     async close(): Promise<void> {

@@ -81,6 +81,7 @@ describe('parseResponseHead: invalid responses', () => {
     ['two Content-Lengths, same value', 'HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx'],
     ['a Content-Length list', 'HTTP/1.1 200 OK\r\nContent-Length: 1, 1\r\n\r\nx'],
     ['Content-Length and Transfer-Encoding', 'HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n'],
+    ['Content-Length and Transfer-Encoding on a 204 (llhttp rejects the pair even without a body)', 'HTTP/1.1 204 No Content\r\nContent-Length:007\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'],
     ['Transfer-Encoding: gzip, chunked', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n'],
     ['Transfer-Encoding: identity', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: identity\r\n\r\n'],
     ['two Transfer-Encodings', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n'],
