@@ -5,6 +5,8 @@
  * profile per load opens it through branch-proxy with HTTP2=true and HTTP2=false, and from
  * Vite directly over HTTP/2 (its own `server.https`). Loads are interleaved; the figure is
  * the time to the page's `load` event. Hot reload is then checked through the proxy in both modes.
+ * `--compare name=checkout` adds the proxy rows of another build to the same interleaved run (an A/B),
+ * and each proxy row says how much CPU the proxy spent per load.
  */
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,9 +21,10 @@ import type { EtcdServer } from '../test/helpers/etcd.ts';
 import { makeCertificates } from '../test/helpers/certs.ts';
 import { freePort } from '../test/helpers/ports.ts';
 import { register } from '../test/helpers/registry.ts';
+import { cpuSeconds } from './lib/proc.ts';
 import { percentile } from './lib/stats.ts';
 import { startBranchProxy } from './lib/targets.ts';
-import type { Running } from './lib/targets.ts';
+import type { CompareBuild, Running } from './lib/targets.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--ignore-certificate-errors'];
@@ -30,23 +33,26 @@ export interface PageLoadOptions {
   readonly modules: number;
   readonly loads: number;
   readonly delayMs: number;
+  /** Other builds whose proxy rows join the interleaved run, named `<name>: <mode>`. */
+  readonly compare?: CompareBuild[];
 }
 
 export interface PageLoadRow {
-  readonly mode: Mode;
+  readonly mode: Mode | `${string}: ${ProxyMode}`;
   readonly protocol: string;
   readonly loads: number[];
   readonly medianMs: number;
   readonly p90Ms: number;
+  /** Proxy rows: the proxy's CPU time (user + system) per load, median. */
+  readonly proxyCpuMs?: number;
 }
 
+type ProxyMode = 'proxy h2' | 'proxy http/1.1' | 'plain server: proxy h2' | 'plain server: proxy http/1.1';
+
 type Mode =
-  | 'proxy h2'
-  | 'proxy http/1.1'
+  | ProxyMode
   | 'vite direct h2'
   | 'vite direct http/1.1'
-  | 'plain server: proxy h2'
-  | 'plain server: proxy http/1.1'
   | 'plain server: direct h2'
   | 'plain server: direct http/1.1';
 
@@ -221,7 +227,9 @@ export async function pageLoad(etcd: EtcdServer, o: PageLoadOptions, log: (line:
       'http/1.1': await startBranchProxy(etcd.endpoint, { name: 'pageload-h1', env: { ...env, HTTP2: 'false' } }),
     };
     for (const p of Object.values(proxies)) stops.push(() => p.stop());
-    const urls: Record<Mode, string> = {
+    /** The proxy behind each proxy row, whose CPU time is read around each load. */
+    const proxyOf = new Map<string, Running>();
+    const urls: Record<string, string> = {
       'proxy h2': `https://app.dev.localhost:${proxies.h2.port}/`,
       'proxy http/1.1': `https://app.dev.localhost:${proxies['http/1.1'].port}/`,
       'vite direct h2': `https://localhost:${(viteH2.httpServer!.address() as { port: number }).port}/`,
@@ -231,24 +239,50 @@ export async function pageLoad(etcd: EtcdServer, o: PageLoadOptions, log: (line:
       'plain server: direct h2': `https://localhost:${plainH2.port}/`,
       'plain server: direct http/1.1': `https://localhost:${plainH2.port}/`,
     };
+    const proxyRows = (prefix: string, pair: Record<'h2' | 'http/1.1', Running>): void => {
+      for (const protocol of ['h2', 'http/1.1'] as const) {
+        for (const [app, label] of [['app', ''], ['plain', 'plain server: ']] as const) {
+          const mode = `${prefix}${label}proxy ${protocol}`;
+          urls[mode] = `https://${app}.dev.localhost:${pair[protocol].port}/`;
+          proxyOf.set(mode, pair[protocol]);
+        }
+      }
+    };
+    proxyRows('', proxies);
+    for (const build of o.compare ?? []) {
+      const pair: Record<'h2' | 'http/1.1', Running> = {
+        h2: await startBranchProxy(etcd.endpoint, { checkout: build.checkout, node: build.node, name: `pageload-${build.name}-h2`, env: { ...env, HTTP2: 'true' } }),
+        'http/1.1': await startBranchProxy(etcd.endpoint, { checkout: build.checkout, node: build.node, name: `pageload-${build.name}-h1`, env: { ...env, HTTP2: 'false' } }),
+      };
+      for (const p of Object.values(pair)) stops.push(() => p.stop());
+      proxyRows(`${build.name}: `, pair);
+    }
     // The same Vite server with the browser refusing HTTP/2: what the workload itself gains from HTTP/2.
     const argsFor = (mode: string): string[] => (mode.endsWith('direct http/1.1') ? ['--disable-http2'] : []);
     // One warm-up each: Vite's first request for a module transforms it; later ones hit its cache.
     for (const [mode, url] of Object.entries(urls)) await loadOnce(url, o.modules, argsFor(mode));
-    const samples: Record<string, { ms: number[]; protocol: string }> = {};
+    const samples: Record<string, { ms: number[]; cpuMs: number[]; protocol: string }> = {};
     for (let i = 0; i < o.loads; i++) {
       for (const [mode, url] of Object.entries(urls)) {
+        const proxy = proxyOf.get(mode);
+        const cpuBefore = proxy ? cpuSeconds(proxy.pid) : 0;
         const { ms, protocol } = await loadOnce(url, o.modules, argsFor(mode));
-        (samples[mode] ??= { ms: [], protocol }).ms.push(Math.round(ms));
-        log(`load ${i + 1}/${o.loads} ${mode}: ${ms.toFixed(0)} ms (${protocol})`);
+        const cpuMs = proxy ? Math.round((cpuSeconds(proxy.pid) - cpuBefore) * 1000) : undefined;
+        const sample = (samples[mode] ??= { ms: [], cpuMs: [], protocol });
+        sample.ms.push(Math.round(ms));
+        if (cpuMs !== undefined) sample.cpuMs.push(cpuMs);
+        log(`load ${i + 1}/${o.loads} ${mode}: ${ms.toFixed(0)} ms (${protocol})${cpuMs !== undefined ? `, proxy CPU ${cpuMs} ms` : ''}`);
       }
     }
-    const rows = Object.entries(samples).map(([mode, s]) => ({ mode: mode as PageLoadRow['mode'], protocol: s.protocol, loads: s.ms, medianMs: percentile(s.ms, 50), p90Ms: percentile(s.ms, 90) }));
+    const rows = Object.entries(samples).map(([mode, s]) => ({
+      mode: mode as PageLoadRow['mode'], protocol: s.protocol, loads: s.ms, medianMs: percentile(s.ms, 50), p90Ms: percentile(s.ms, 90),
+      ...(s.cpuMs.length ? { proxyCpuMs: percentile(s.cpuMs, 50) } : {}),
+    }));
     const median = (mode: Mode) => rows.find((r) => r.mode === mode)!.medianMs;
     const hotReload: Record<string, boolean> = {};
     let version = 2;
     for (const mode of ['proxy h2', 'proxy http/1.1'] as const) {
-      hotReload[mode] = await hotReloads(urls[mode], root, version++);
+      hotReload[mode] = await hotReloads(urls[mode]!, root, version++);
       log(`hot reload through ${mode}: ${hotReload[mode] ? 'page updated' : 'NOT updated'}`);
     }
     return {

@@ -103,7 +103,7 @@ try {
   // Not in the default set: they need Chromium and Vite (pageload), h2load, nginx and Caddy (h2load).
   if (only.has('pageload')) {
     console.error('pageload');
-    results.pageload = await pageLoad(etcd, { modules: smoke ? 40 : 300, loads: smoke ? 1 : 5, delayMs: 20 }, log);
+    results.pageload = await pageLoad(etcd, { modules: smoke ? 40 : 300, loads: Number(values.rounds ?? (smoke ? 1 : 5)), delayMs: 20, compare: parseCompare() }, log);
     console.log(JSON.stringify({ pageload: results.pageload }));
   }
   if (only.has('h2load')) {

@@ -63,7 +63,10 @@ export function createPublicServer(tls: ServeConfig['tls'], onRequest: RequestLi
 
 function createHttp2Server(tls: NonNullable<ServeConfig['tls']>, onRequest: RequestListener): PublicServer {
   // The compat API's request and response offer what the handlers use of IncomingMessage and ServerResponse.
-  const server = createSecureServer({ ...readCertificate(tls), allowHTTP1: true, settings: H2_SETTINGS }, onRequest as never);
+  // noDelay: Node's HTTP and HTTPS servers turn Nagle's algorithm off, its HTTP/2 server leaves it on.
+  // A proxy writes each response as its backend answers, one small write at a time, and Nagle holds
+  // each one back until the browser has acknowledged the last (docs/deploying.md#http2, issue #15).
+  const server = createSecureServer({ ...readCertificate(tls), allowHTTP1: true, settings: H2_SETTINGS, noDelay: true }, onRequest as never);
   const sessions = new Set<Http2Session>();
   server.on('session', (session: Http2Session) => {
     sessions.add(session);
