@@ -66,6 +66,8 @@ export class Exchange implements UpstreamUser {
   #status = 200;
   #closeClient: boolean;
   #headerTimer: NodeJS.Timeout | undefined;
+  /** With SLEEP_AFTER: a response still open keeps its deployment awake (src/activity/open-streams.ts). */
+  readonly #endStream: (() => void) | undefined;
 
   constructor(
     private readonly client: ClientSide,
@@ -78,6 +80,7 @@ export class Exchange implements UpstreamUser {
     this.#bodyScanner = head.body === 'chunked' ? new ChunkedScanner() : undefined;
     this.bodyDone = head.body === 0;
     this.#closeClient = !head.keepAlive;
+    this.#endStream = ctx.openStream?.(route);
   }
 
   /** Whether the client must stop sending for now (the backend is not taking the body fast enough). */
@@ -275,7 +278,7 @@ export class Exchange implements UpstreamUser {
         upstream.socket.destroy();
       }
     }
-    this.ctx.finished({ head: this.head, route: this.route, status: this.#status, startedAt: this.startedAt, aborted: false });
+    this.#report(this.#status, false);
     // A body the client is still sending cannot be skipped: the connection ends with the response.
     this.client.exchangeDone(this.#closeClient || !this.bodyDone);
   }
@@ -291,10 +294,10 @@ export class Exchange implements UpstreamUser {
       this.#status = page.status;
       this.client.write(page.head);
       if (page.body.length > 0) this.client.write(page.body);
-      this.ctx.finished({ head: this.head, route: this.route, status: this.#status, startedAt: this.startedAt, aborted: false });
+      this.#report(this.#status, false);
       this.client.exchangeDone(close);
     } else {
-      this.ctx.finished({ head: this.head, route: this.route, status: this.#status, startedAt: this.startedAt, aborted: true });
+      this.#report(this.#status, true);
       this.client.destroy();
     }
   }
@@ -307,7 +310,7 @@ export class Exchange implements UpstreamUser {
     // As Node's server answers a body it cannot parse (src/proxy/client-error.ts).
     if (!this.#responded) this.client.write('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
     this.ctx.malformedBody(this.client.remoteAddress, reason);
-    this.ctx.finished({ head: this.head, route: this.route, status: this.#responded ? this.#status : 400, startedAt: this.startedAt, aborted: true });
+    this.#report(this.#responded ? this.#status : 400, true);
     if (this.#responded) this.client.destroy();
     else this.client.exchangeDone(true);
   }
@@ -318,7 +321,13 @@ export class Exchange implements UpstreamUser {
     this.#finished = true;
     clearTimeout(this.#headerTimer);
     this.#dropUpstream();
-    this.ctx.finished({ head: this.head, route: this.route, status: this.#status, startedAt: this.startedAt, aborted: true });
+    this.#report(this.#status, true);
+  }
+
+  /** Ends the exchange's open-stream mark (SLEEP_AFTER) and hands its outcome to the access log and metrics: once per exchange. */
+  #report(status: number, aborted: boolean): void {
+    this.#endStream?.();
+    this.ctx.finished({ head: this.head, route: this.route, status, startedAt: this.startedAt, aborted });
   }
 
   #dropUpstream(): void {

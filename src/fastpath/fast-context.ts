@@ -43,6 +43,8 @@ export interface FastContext {
   route(head: RequestHead): FastRoute | undefined;
   /** Gives the connection to Node's HTTP server (the unread bytes already put back). */
   handover(socket: Socket): void;
+  /** Defined with SLEEP_AFTER only: marks the route's service busy until the returned function is called. */
+  openStream?(route: FastRoute): () => void;
   finished(outcome: FastOutcome): void;
   /** Counts and logs a backend failure; returns the error page when the client can still get one. */
   upstreamFailed(err: Error, route: FastRoute, head: RequestHead, responded: boolean, close: boolean): { status: number; head: string; body: Buffer } | undefined;

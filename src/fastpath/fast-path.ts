@@ -85,6 +85,10 @@ export function attachFastPath(server: HttpServer, o: FastPathOptions): void {
       for (const listener of nodeListeners) listener.call(server, socket);
     },
 
+    ...(observer?.openStream
+      ? { openStream: (route: FastRoute) => observer.openStream!(route.resolution.deployment.name, route.resolution.service) }
+      : {}),
+
     finished(outcome: FastOutcome): void {
       counts.fast++;
       if (!accessLogOn && !observer) return;
