@@ -129,7 +129,8 @@ export async function startServer(config: ServeConfig, log: Logger, worker?: Wor
   const sleepAfterMs = config.sleep.sleepAfterMs;
   const openStreams = sleepAfterMs !== undefined ? new OpenStreams((d, s) => activity.touch(d, s), Math.min(sweepIntervalMs(sleepAfterMs), sleepAfterMs / 2)) : undefined;
   const gate = createAccessGate(config.access);
-  const observer = observeRequests(metrics, activity, openStreams);
+  // With SLEEP_AFTER, crawlers' and uptime checks' requests must not keep a deployment awake (docs/sleep.md).
+  const observer = observeRequests(metrics, activity, openStreams, sleepAfterMs !== undefined ? config.sleep.ignoreUserAgents : undefined);
   const handler = createProxyHandler({
     matchHost,
     domains: config.domains,

@@ -51,6 +51,7 @@ export function attachFastPath(server: HttpServer, o: FastPathOptions): void {
   if (o.metrics) countFastPath(o.metrics, counts);
   const accessLogOn = o.log.isLevelEnabled('info');
   const observer = o.observer;
+  const quiet = observer?.quiet?.bind(observer);
   const robots = robotsPolicy(o.robotsAllow ?? []);
   const pool = new UpstreamPool(o.policy, o.upstreamTimeoutMs);
 
@@ -77,6 +78,8 @@ export function attachFastPath(server: HttpServer, o: FastPathOptions): void {
       const noindex = robots?.noindex(resolution.deployment.name) === true;
       // The proxy answers robots.txt itself for these (src/proxy/robots.ts).
       if (noindex && head.target === '/robots.txt') return undefined;
+      // Rare (crawlers, uptime checks): Node's path answers them without counting them as activity.
+      if (quiet?.(headerValue(head, 'user-agent')) === true) return undefined;
       return { resolution, host: `${match.label}.${match.domain}`, noindex };
     },
 

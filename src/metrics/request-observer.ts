@@ -5,15 +5,16 @@ import type { ProxyMetrics } from './proxy-metrics.ts';
 
 /**
  * What the request path reports, fanned out to the metrics and the activity tracker.
- * `openStreams` (with SLEEP_AFTER only) defines `openStream`; without it the request
- * path does not call it at all.
+ * `openStreams` and `quietAgents` (with SLEEP_AFTER only) define `openStream` and `quiet`;
+ * without them the request path does not call those at all.
  */
-export function observeRequests(metrics: ProxyMetrics, activity: ActivityTracker, openStreams?: OpenStreams): RequestObserver {
+export function observeRequests(metrics: ProxyMetrics, activity: ActivityTracker, openStreams?: OpenStreams, quietAgents?: RegExp): RequestObserver {
   return {
-    request(deployment, service, status, seconds, servedBy) {
+    request(deployment, service, status, seconds, servedBy, quiet) {
       metrics.request(deployment, service, status, seconds, servedBy);
-      if (deployment !== undefined && service !== undefined) activity.touch(deployment, service);
+      if (deployment !== undefined && service !== undefined && quiet !== true) activity.touch(deployment, service);
     },
+    ...(quietAgents ? { quiet: (userAgent: string | undefined) => userAgent !== undefined && quietAgents.test(userAgent) } : {}),
     upgrade(deployment, service) {
       activity.touch(deployment, service);
     },

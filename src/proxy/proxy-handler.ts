@@ -28,7 +28,13 @@ export interface RequestObserver {
    * A response finished or was aborted. `deployment` is set when the host named one in the table, `service` only when it was routed,
    * `servedBy` only when a base served it through a fallback (`deployment` is still the one asked for).
    */
-  request(deployment: string | undefined, service: string | undefined, status: number, seconds: number, servedBy?: string): void;
+  request(deployment: string | undefined, service: string | undefined, status: number, seconds: number, servedBy?: string, quiet?: boolean): void;
+  /**
+   * Defined with SLEEP_AFTER and WAKE_IGNORE_USER_AGENTS only: whether a request from this user agent
+   * (a crawler, unfurler or uptime check) is `quiet`, counted in the metrics but not as activity, so
+   * it cannot keep a deployment awake. Undefined: the request path does not look at the user agent.
+   */
+  quiet?(userAgent: string | undefined): boolean;
   /** A WebSocket was handed to a backend. */
   upgrade(deployment: string, service: string): void;
   /**
@@ -127,7 +133,8 @@ export function createProxyHandler(o: ProxyHandlerOptions) {
       upstreamFailed(err, match, resolution, 'upstream error', responded ? undefined : (info) => sendError(req, res, info));
       if (responded) res.destroy();
     };
-    const endStream = observer?.openStream?.(deployment.name, service);
+    const quiet = observer?.quiet?.(req.headers['user-agent']) === true;
+    const endStream = quiet ? undefined : observer?.openStream?.(deployment.name, service);
     // Runs from the forwarder's own 'close' listener: one listener per request, not two.
     const wake = held ? 'held' : undefined;
     const onClose =
@@ -136,7 +143,7 @@ export function createProxyHandler(o: ProxyHandlerOptions) {
             endStream?.();
             const ms = performance.now() - start;
             if (accessLogOn) accessLog(req, res, ms, deployment.name, service, target.address, servedBy, wake);
-            observer?.request(deployment.name, service, res.statusCode, ms / 1000, servedBy);
+            observer?.request(deployment.name, service, res.statusCode, ms / 1000, servedBy, quiet);
           }
         : undefined;
     o.forwarder.web(req, res, target, onError, onClose, held?.body);
@@ -157,9 +164,11 @@ export function createProxyHandler(o: ProxyHandlerOptions) {
     const { deployment, service, target } = resolution;
     const servedBy = resolution.servedBy?.name;
     o.log.info({ event: 'websocket-opened', deployment: deployment.name, service, target: target.address, fallback: servedBy, url: req.url }, 'websocket opened');
-    observer?.upgrade(deployment.name, service);
-    const endStream = observer?.openStream?.(deployment.name, service);
-    if (endStream) socket.once('close', endStream);
+    if (observer?.quiet?.(req.headers['user-agent']) !== true) {
+      observer?.upgrade(deployment.name, service);
+      const endStream = observer?.openStream?.(deployment.name, service);
+      if (endStream) socket.once('close', endStream);
+    }
     o.forwarder.upgrade(req, socket, head, target, (err, upgraded) => {
       const answer = !upgraded && socket.writable ? (info: ErrorInfo) => socket.end(rawErrorResponse(info)) : undefined;
       upstreamFailed(err, match, resolution, 'websocket upstream error', answer);

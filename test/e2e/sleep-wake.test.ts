@@ -293,6 +293,32 @@ describe('sleep and wake through the proxy (real etcd, a real backend started by
     }
   });
 
+  test('requests from an ignored user agent are served but do not keep a deployment awake; a person\'s requests do', async () => {
+    const backend = await startBackend('feat-q-web');
+    backends.push(backend);
+    const p = await start({ SLEEP_AFTER: '2s', SLEEP_COMMAND: `echo "sleep $DEPLOYMENT" >> "${dir}/hooks"` });
+    for (const deployment of ['feat-q', 'feat-r']) {
+      await etcd.client.put(deploymentKey(prefix, deployment, 'created')).value(new Date().toISOString()).exec();
+      await etcd.client.put(serviceKey(prefix, deployment, 'web', 'ip')).value('127.0.0.1').exec();
+      await etcd.client.put(serviceKey(prefix, deployment, 'web', 'port')).value(String(backend.port)).exec();
+      await waitFor(`${deployment} routed`, () => (p.registry.table.deployments.get(deployment)?.services.get('web')?.target ? true : undefined));
+    }
+    // An uptime check on feat-q and a person on feat-r, both every 250 ms, for three times SLEEP_AFTER.
+    const statuses = { 'feat-q': new Set<number>(), 'feat-r': new Set<number>() };
+    const until = Date.now() + 6000;
+    while (Date.now() < until) {
+      statuses['feat-q'].add((await request(p.port, `feat-q.${DOMAIN}`, '/health', { headers: { 'user-agent': 'UptimeRobot/2.0' } })).status);
+      statuses['feat-r'].add((await request(p.port, `feat-r.${DOMAIN}`, '/', { headers: BROWSER })).status);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    // Served while awake, then the sleeping deployment's 503 (an ignored agent does not wake it).
+    assert.deepEqual([...statuses['feat-q']], [200, 503]);
+    assert.equal((await record('feat-q'))?.state, 'asleep', 'feat-q fell asleep under its uptime check');
+    assert.deepEqual([...statuses['feat-r']], [200]);
+    assert.equal(await record('feat-r'), undefined, 'feat-r, visited by a person, stays awake');
+    assert.deepEqual(readLines('hooks').filter((l) => l.startsWith('sleep feat-')), ['sleep feat-q']);
+  });
+
   test('in a browser, the waiting page switches to the application by itself; a failed wake says so and offers a retry', async () => {
     const other = await freePort();
     const p = await start((port) => ({
