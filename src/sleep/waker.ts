@@ -109,7 +109,9 @@ export class Waker extends EventEmitter<WakerEvents> {
    * says why), or the waker stopped.
    */
   wake(deployment: string): Promise<void> {
-    return this.#job(deployment, true);
+    // A wake under way (here or on another replica) serves this visit too: wanting another
+    // would run the hook again once that one failed.
+    return this.#job(deployment, this.#o.registry.table.deployments.get(deployment)?.sleep?.state !== 'waking');
   }
 
   /** Ends every job's waiting (a running hook is left to its own timeout) and stops following the registry. */
@@ -208,6 +210,8 @@ export class Waker extends EventEmitter<WakerEvents> {
         }
         continue; // removed: the next read finds nothing; lost: someone changed it, read again
       }
+      // Whoever claimed this wake serves the visits so far; if it fails, they see the failure (and may retry).
+      if (record.state === 'waking') job.wanted = false;
       const expiresAt = Date.parse(record.since) + wakeTimeoutMs;
       const expired = Date.now() >= expiresAt;
       if (record.state === 'waking' && record.owner === this.owner && expired) {

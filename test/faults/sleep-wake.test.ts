@@ -173,6 +173,26 @@ describe('sleep and wake under faults', () => {
     assert.equal(hookRuns('race'), 1);
   });
 
+  test('two proxies holding requests through one failing wake: one hook run, both answer with the failure', async () => {
+    fresh();
+    // Slow enough that the second proxy's request arrives while the first proxy's hook still runs.
+    const command = `${count()}; sleep 1; exit 7`;
+    const a = await proxy({ WAKE_COMMAND: command });
+    const b = await proxy({ WAKE_COMMAND: command });
+    await asleep('race-fail');
+    await Promise.all([inTable(a, 'race-fail'), inTable(b, 'race-fail')]);
+    const first = request(a.port, `race-fail.${DOMAIN}`, '/a', { headers: JSON_ACCEPT });
+    await waitFor('the wake claimed', async () => ((await record('race-fail'))?.state === 'waking' ? true : undefined));
+    await waitFor('proxy b sees it waking', () => (b.registry.table.deployments.get('race-fail')?.sleep?.state === 'waking' ? true : undefined));
+    const second = request(b.port, `race-fail.${DOMAIN}`, '/b', { headers: JSON_ACCEPT });
+    const replies = await Promise.all([first, second]);
+    assert.deepEqual(replies.map((r) => [r.status, r.json().error]), [[503, 'deployment-wake-failed'], [503, 'deployment-wake-failed']]);
+    // Give a second run, if one were started, the time to show in the hook log.
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(hookRuns('race-fail'), 1, 'the failed wake is not run again by the other proxy');
+    assert.equal((await record('race-fail'))?.state, 'asleep');
+  });
+
   test('clients that abort while held leave no timers or sockets behind', async () => {
     fresh();
     const p = await proxy({ WAKE_COMMAND: count(), WAKE_HOLD: '60s' });
