@@ -135,11 +135,12 @@ export function writeReport(fresh: Results, machine: Machine): void {
       'only the samples taken during the measured round count.',
       `Self time of each function summed over the processes; shares are of the ${n(p.busyMs)} ms they were busy (${n(p.idleMs)} ms idle left out).`,
       'Locations are in the built `dist/` (line numbers of the compiled JavaScript); entries without one are V8\'s or native calls,',
-      'whose self time includes the system calls they make (`writev`: socket and log-file writes).',
+      'whose self time includes the system calls they make (a socket write on loopback also runs the receiving side\'s TCP path);',
+      'for those, "called from" names the nearest caller in `dist/` or a package, so one write is told from another.',
       '',
-      '| function | location | self ms | share |',
-      '|---|---|---|---|',
-      ...p.top.map((e) => `| \`${e.functionName}\` | ${e.location ? `\`${e.location}\`` : '–'} | ${n(e.selfMs)} | ${n(e.share * 100, 1)} % |`),
+      '| function | location | called from | self ms | share |',
+      '|---|---|---|---|---|',
+      ...p.top.map((e) => `| \`${e.functionName}\` | ${e.location ? `\`${e.location}\`` : '–'} | ${e.calledFrom ? `\`${e.calledFrom}\`` : '–'} | ${n(e.selfMs)} | ${n(e.share * 100, 1)} % |`),
       '',
     );
   }

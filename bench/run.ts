@@ -155,8 +155,8 @@ function printThroughput(rows: ThroughputRow[]): void {
 
 function printProfile(p: CpuProfileSummary): void {
   console.log(`\nwhere the time goes: branch-proxy (default) under node --cpu-prof, ${p.processes} processes, ${p.busyMs.toFixed(0)} ms busy (${p.idleMs.toFixed(0)} ms idle left out)`);
-  console.log(['self ms', 'share', 'function', 'location'].join('\t'));
-  for (const e of p.top) console.log([e.selfMs.toFixed(0), `${(e.share * 100).toFixed(1)}%`, e.functionName, e.location].join('\t'));
+  console.log(['self ms', 'share', 'function', 'location', 'called from'].join('\t'));
+  for (const e of p.top) console.log([e.selfMs.toFixed(0), `${(e.share * 100).toFixed(1)}%`, e.functionName, e.location, e.calledFrom ?? ''].join('\t'));
 }
 
 /** The peers' versions, when they are installed, for the report's machine line. */

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 
 /** The parts of V8's profile format (`Profiler.Profile` of the DevTools protocol) used here. */
 export interface CpuProfile {
-  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
+  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }[];
   /** µs on the monotonic clock (the one process.hrtime reads). */
   startTime: number;
   /** The node each sample landed in, and the µs elapsed before each sample. */
@@ -20,6 +20,11 @@ export interface ProfileEntry {
   /** Relative to the checkout, or a node: / node_modules path; empty for V8's own entries like (garbage collector). */
   readonly location: string;
   readonly selfMs: number;
+  /**
+   * For a native or Node-internal function (a socket write, a syscall): the nearest caller in this
+   * project or a package, so that one write is told from another. Entries are split by it.
+   */
+  readonly calledFrom?: string;
   /** Of the busy time: all samples except (idle). */
   readonly share: number;
 }
@@ -55,11 +60,21 @@ export interface Window {
 
 /** The `top` functions by self time over the samples of all profiles taken within `window`, each with its share of the busy time. */
 export function summarizeProfiles(profiles: readonly CpuProfile[], checkout: string, window: Window, top = 15): CpuProfileSummary {
-  const selfUs = new Map<string, { functionName: string; location: string; us: number }>();
+  const selfUs = new Map<string, { functionName: string; location: string; calledFrom?: string; us: number }>();
   let idleUs = 0;
   let totalUs = 0;
   for (const p of profiles) {
     const byId = new Map(p.nodes.map((n) => [n.id, n]));
+    const parent = new Map<number, number>();
+    for (const n of p.nodes) for (const child of n.children ?? []) parent.set(child, n.id);
+    /** The nearest caller of `id` in the checkout or a package (not node:internal, not native). */
+    const ownCaller = (id: number): string | undefined => {
+      for (let at = parent.get(id); at !== undefined; at = parent.get(at)) {
+        const f = byId.get(at)!.callFrame;
+        if (f.url !== '' && !f.url.startsWith('node:')) return `${f.functionName || '(anonymous)'} ${location(f.url, f.lineNumber, checkout)}`;
+      }
+      return undefined;
+    };
     // A sample stands for the time until the next one (as DevTools counts it); the last one for none.
     let at = p.startTime + (p.timeDeltas[0] ?? 0);
     for (let i = 0; i + 1 < p.samples.length; i++) {
@@ -73,8 +88,9 @@ export function summarizeProfiles(profiles: readonly CpuProfile[], checkout: str
         continue;
       }
       const where = location(frame.url, frame.lineNumber, checkout);
-      const key = `${frame.functionName}\0${where}`;
-      const entry = selfUs.get(key) ?? { functionName: frame.functionName || '(anonymous)', location: where, us: 0 };
+      const calledFrom = frame.url === '' || frame.url.startsWith('node:') ? ownCaller(p.samples[i]!) : undefined;
+      const key = `${frame.functionName}\0${where}\0${calledFrom ?? ''}`;
+      const entry = selfUs.get(key) ?? { functionName: frame.functionName || '(anonymous)', location: where, ...(calledFrom ? { calledFrom } : {}), us: 0 };
       entry.us += us;
       selfUs.set(key, entry);
     }
@@ -87,6 +103,6 @@ export function summarizeProfiles(profiles: readonly CpuProfile[], checkout: str
     top: [...selfUs.values()]
       .sort((a, b) => b.us - a.us)
       .slice(0, top)
-      .map((e) => ({ functionName: e.functionName, location: e.location, selfMs: e.us / 1000, share: busyUs > 0 ? e.us / busyUs : 0 })),
+      .map((e) => ({ functionName: e.functionName, location: e.location, ...(e.calledFrom ? { calledFrom: e.calledFrom } : {}), selfMs: e.us / 1000, share: busyUs > 0 ? e.us / busyUs : 0 })),
   };
 }

@@ -46,6 +46,26 @@ describe('summarizeProfiles', () => {
     assert.deepEqual(s.top.map((e) => [e.functionName, e.selfMs]), [['forward', 0.2]]);
   });
 
+  test('a native function is split by its nearest caller in the checkout or a package, skipping Node internals', () => {
+    const nodes: CpuProfile['nodes'] = [
+      { id: 1, callFrame: { functionName: '(root)', url: '', lineNumber: -1 }, children: [2, 3] },
+      { id: 2, callFrame: { functionName: 'writeHead', url: 'file:///checkout/dist/exchange.js', lineNumber: 4 }, children: [4] },
+      { id: 3, callFrame: { functionName: 'write', url: 'file:///x/node_modules/sonic-boom/index.js', lineNumber: 0 }, children: [6] },
+      { id: 4, callFrame: { functionName: 'writeGeneric', url: 'node:internal/stream_base_commons', lineNumber: 0 }, children: [5] },
+      { id: 5, callFrame: { functionName: 'writeLatin1String', url: '', lineNumber: -1 } },
+      { id: 6, callFrame: { functionName: 'writeLatin1String', url: '', lineNumber: -1 } },
+    ];
+    const s = summarizeProfiles([{ startTime: 0, nodes, samples: [5, 5, 6, 2, 2], timeDeltas: [1000, 1000, 1000, 1000, 1000] }], CHECKOUT, { fromUs: 0, toUs: 1e9 });
+    assert.deepEqual(
+      s.top.map((e) => [e.functionName, e.calledFrom, e.selfMs]),
+      [
+        ['writeLatin1String', 'writeHead dist/exchange.js:5', 2],
+        ['writeLatin1String', 'write node_modules/sonic-boom/index.js:1', 1],
+        ['writeHead', undefined, 1],
+      ],
+    );
+  });
+
   test('the top N only', () => {
     const s = summarizeProfiles([profile(0, 10, [3, 4, 5, 6, 3])], CHECKOUT, { fromUs: 0, toUs: 1e9 }, 2);
     assert.equal(s.top.length, 2);
