@@ -70,6 +70,8 @@ interface Waiter {
 }
 
 const SSE_HEARTBEAT_MS = 15_000;
+/** Waiters released per turn of the event loop (see notify). */
+const RELEASE_SLICE = 32;
 
 /**
  * The request path for sleeping deployments (issue #13); the awake path never
@@ -84,13 +86,28 @@ export function createWakeGate(o: WakeGateOptions): WakeGate {
   const waiting = new Map<string, Set<Waiter>>();
   let held = 0;
 
-  waker.on('change', (deployment) => {
+  waker.on('change', notify);
+
+  /**
+   * Tells the deployment's waiters its state. At most RELEASE_SLICE of them finish per
+   * turn of the event loop, the rest on the next: a thousand held requests let go at
+   * once would stall every other request for the whole burst.
+   */
+  function notify(deployment: string): void {
     const set = waiting.get(deployment);
     if (!set) return;
     const state = waker.state(deployment);
-    for (const w of set) if (w.changed(state)) set.delete(w);
-    if (set.size === 0) waiting.delete(deployment);
-  });
+    let done = 0;
+    for (const w of set) {
+      if (!w.changed(state)) continue;
+      set.delete(w);
+      if (++done === RELEASE_SLICE) {
+        setImmediate(notify, deployment);
+        return;
+      }
+    }
+    if (set.size === 0 && waiting.get(deployment) === set) waiting.delete(deployment);
+  }
 
   function wait(deployment: string, w: Waiter): () => void {
     let set = waiting.get(deployment);
