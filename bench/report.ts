@@ -137,6 +137,8 @@ export function writeReport(fresh: Results, machine: Machine): void {
       'Locations are in the built `dist/` (line numbers of the compiled JavaScript); entries without one are V8\'s or native calls,',
       'whose self time includes the system calls they make (a socket write on loopback also runs the receiving side\'s TCP path);',
       'for those, "called from" names the nearest caller in `dist/` or a package, so one write is told from another.',
+      'The profiler samples wall time: on a busy machine a write\'s share also holds the time the process waited for a core',
+      'after waking the receiver; CPU per request (user + system) is the throughput table\'s column.',
       '',
       '| function | location | called from | self ms | share |',
       '|---|---|---|---|---|',
