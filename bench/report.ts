@@ -284,6 +284,20 @@ export function wakeSection(w: WakeResult): string[] {
     '',
     `The ratio is the median of each round's ratio (target ≤ 1.10). 1-minute load average at the end: ${n(w.loadAverage[0], 2)}.`,
     '',
+    ...(w.sleepingFleet
+      ? [
+          `**Sleeping deployments on the awake path**: the same 16 loops against the awake deployment, alone in the table and beside`,
+          `${thousands(w.sleepingFleet.sleeping)} asleep deployments, alternating (${w.sleepingFleet.rounds.length} rounds of each):`,
+          '',
+          '| round | alone req/s | p99 ms | beside the sleeping ones req/s | p99 ms |',
+          '|---|---|---|---|---|',
+          ...w.sleepingFleet.rounds.map((r, i) => `| ${i + 1} | ${n(r.without.rps)} | ${n(r.without.p99Ms, 2)} | ${n(r.with.rps)} | ${n(r.with.p99Ms, 2)} |`),
+          '',
+          `With / without, medians of each round's ratio: req/s ${n(w.sleepingFleet.rpsRatio, 3)}, p99 ${n(w.sleepingFleet.p99Ratio, 3)}. A request to an awake`,
+          'deployment resolves its route as always; the wake gate sees only requests to sleeping ones.',
+          '',
+        ]
+      : []),
   ];
 }
 

@@ -92,7 +92,7 @@ try {
   }
   if (only.has('wake')) {
     console.error('wake');
-    results.wake = await wake(etcd, { held: smoke ? 100 : 1000, samples: smoke ? 5 : 50, seconds: smoke ? 1 : 3, holds: smoke ? 1 : 5 }, log);
+    results.wake = await wake(etcd, { held: smoke ? 100 : 1000, samples: smoke ? 5 : 50, seconds: smoke ? 1 : 3, holds: smoke ? 1 : 5, fleet: smoke ? 50 : 1000 }, log);
     console.log(JSON.stringify({ wake: results.wake }));
   }
   if (only.has('streams')) {
