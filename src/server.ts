@@ -23,6 +23,7 @@ import { createSleepDriver } from './sleep/create-driver.ts';
 import { SleepStore } from './sleep/sleep-store.ts';
 import { Waker } from './sleep/waker.ts';
 import { sweepIntervalMs } from './sleep/idle-policy.ts';
+import type { Registry } from './registry/registry.ts';
 import type { RegistryView } from './registry/registry-view.ts';
 import { StopTracker } from './registry/stop-tracker.ts';
 import { watchRegistry } from './registry/watch-registry.ts';
@@ -60,6 +61,8 @@ export type ReachabilitySource = { status(target: Target): Reachability } & Even
 export interface WorkerRole {
   /** The primary's admin listener: never a backend, like our own ports. */
   readonly adminPort: number;
+  /** The primary holds the host's one etcd watch: the worker's registry follows it (see RegistryFollower). */
+  readonly followRegistry: (registry: Registry) => () => void;
   /** The primary probes the backends once for all workers. */
   readonly reachability: ReachabilitySource;
   /** Hands this process's metrics to the primary, which sums them over the workers. */
@@ -89,7 +92,7 @@ type Role = { readonly admin: AdminSide; readonly worker?: undefined } | { reado
  */
 export async function startServer(config: ServeConfig, log: Logger, worker?: WorkerRole): Promise<RunningServer> {
   const ownPorts = new Set<number>();
-  const { etcd, registry, policy, stop: stopRegistry } = watchRegistry(config, log, ownPorts, { echo: worker !== undefined });
+  const { etcd, registry, policy, stop: stopRegistry } = watchRegistry(config, log, ownPorts, worker ? { follow: worker.followRegistry } : {});
 
   const trustProxy = config.access.trustedProxies.length > 0 ? proxyaddr.compile([...config.access.trustedProxies]) : undefined;
   const forwarder = createForwarder({ upstreamTimeoutMs: config.upstreamTimeoutMs, policy, trustProxy });

@@ -10,11 +10,14 @@ import { publicLinks } from '../web/admin-listener.ts';
 import { ActivityHub } from './activity-relay.ts';
 import type { ActivityMessage, ReachabilityMessage } from './messages.ts';
 import { isMessage } from './messages.ts';
+import { RegistryRelay } from './registry-relay.ts';
+import type { RegistrySubscribeMessage } from './registry-messages.ts';
 import { WorkerPool } from './worker-pool.ts';
 
 /**
- * The primary of WORKERS processes. It does not proxy: it forks the workers (which
- * share the public port, each with its own route table), and serves the admin port
+ * The primary of WORKERS processes. It does not proxy: it holds the host's one etcd
+ * watch and passes it on to the workers it forks (which share the public port, each
+ * with its own route table, see RegistryRelay), and serves the admin port
  * for all of them — readiness once every worker has its table, metrics summed over
  * the workers, the API from its own copy of the registry — probes the backends once
  * for every worker's dashboard, and merges the workers' visit times (the only
@@ -22,7 +25,8 @@ import { WorkerPool } from './worker-pool.ts';
  */
 export async function startPrimary(config: ServeConfig, log: Logger): Promise<RunningServer> {
   const ownPorts = new Set<number>();
-  const { etcd, registry, policy, stop: stopRegistry } = watchRegistry(config, log, ownPorts);
+  let relay!: RegistryRelay;
+  const { etcd, registry, policy, stop: stopRegistry } = watchRegistry(config, log, ownPorts, { feed: (r, client) => (relay = new RegistryRelay(r, client, log)) });
   const aggregator = new AggregatorRegistry();
   let publicPort = config.port;
   const workers: WorkerPool = new WorkerPool({
@@ -34,8 +38,9 @@ export async function startPrimary(config: ServeConfig, log: Logger): Promise<Ru
       send(reachabilityOf(true, []), [worker]);
       activity.welcome(worker);
     },
-    onMessage: (_worker, m) => {
+    onMessage: (worker, m) => {
       if (isMessage<ActivityMessage>(m, 'branch-proxy:activity')) activity.receive(m);
+      else if (isMessage<RegistrySubscribeMessage>(m, 'branch-proxy:registry-subscribe')) relay.subscribe(worker);
     },
   });
   const side = createAdminSide(config, {
@@ -53,6 +58,7 @@ export async function startPrimary(config: ServeConfig, log: Logger): Promise<Ru
     adminPort = await side.listen(() => publicLinks(config, publicPort));
   } catch (err) {
     await side.close();
+    relay.stop();
     await stopRegistry();
     throw err;
   }
@@ -83,6 +89,7 @@ export async function startPrimary(config: ServeConfig, log: Logger): Promise<Ru
     await workers.stop();
     activity.stop();
     await side.close();
+    relay.stop();
     await stopRegistry();
   };
   try {

@@ -1,9 +1,11 @@
 import type { Etcd3, IKeyValue, IWatchResponse, Watcher } from 'etcd3';
 import { ExponentialBackoff } from 'cockatiel';
 import type { IBackoff } from 'cockatiel';
-import { setImmediate, setTimeout as sleep } from 'node:timers/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import type { Registry, RegistryEvent } from './registry.ts';
+import type { RegistryFeed } from './registry-feed.ts';
+import type { RegistryEvent } from './registry.ts';
+import { readSnapshot } from './read-snapshot.ts';
 
 export interface EtcdSourceOptions {
   /** Keys per range page: bounds each gRPC message and the memory of a snapshot load. */
@@ -19,13 +21,13 @@ export interface EtcdSourceOptions {
  * etcd3's own watch resumption can skip events in flight, so it is not relied on.
  * The last table keeps serving while etcd is away.
  */
-export class EtcdSource {
+export class EtcdSource<Table> {
   readonly #pageSize: number;
   readonly #backoffOptions: { initialDelay: number; maxDelay: number };
 
   constructor(
     private readonly client: Etcd3,
-    private readonly registry: Registry,
+    private readonly registry: RegistryFeed<Table>,
     private readonly log: Logger,
     options: EtcdSourceOptions = {},
   ) {
@@ -62,34 +64,11 @@ export class EtcdSource {
     }
   }
 
-  /**
-   * Pages through the prefix at the first page's revision. The next page is
-   * asked for as soon as a page arrives, so etcd reads it while this one is
-   * applied. Pages are large because etcd (3.4) walks the rest of the range for
-   * every page: 5,000-key pages took longer than 20,000-key ones at 100,000 routes.
-   */
+  /** Loads a whole snapshot into a table that goes live in one step, and returns its revision. */
   async #loadSnapshot(): Promise<number> {
-    const prefix = Buffer.from(this.registry.prefix);
-    const rangeEnd = prefixEnd(prefix);
     const next = this.registry.newTable();
     const started = performance.now();
-    let revision = 0;
-    let pending = this.client.kv.range({ key: prefix, range_end: rangeEnd, limit: this.#pageSize });
-    for (;;) {
-      const page = await pending;
-      if (revision === 0) revision = Number(page.header.revision);
-      const last = page.kvs.at(-1);
-      const more = page.more && last !== undefined;
-      if (more) {
-        pending = this.client.kv.range({ key: Buffer.concat([last.key, ZERO]), range_end: rangeEnd, limit: this.#pageSize, revision });
-        // Handled here too: if applying this page threw, the next page's failure must not go unhandled.
-        pending.catch(() => undefined);
-        // The client sends the request only after a few promise hops: let it go out before applying.
-        await setImmediate();
-      }
-      this.registry.load(next, page.kvs);
-      if (!more) break;
-    }
+    const revision = await readSnapshot(this.client, this.registry.prefix, this.#pageSize, (kvs) => this.registry.load(next, kvs));
     this.registry.replace(next, revision, Math.round(performance.now() - started));
     return revision;
   }
@@ -134,8 +113,6 @@ export class EtcdSource {
   }
 }
 
-const ZERO = Buffer.from([0]);
-
 function toRegistryEvent(event: { type: string; kv: IKeyValue }): RegistryEvent {
   return {
     type: event.type === 'Delete' ? 'delete' : 'put',
@@ -154,16 +131,4 @@ const DEBUG_LINE_DELAY_MS = 50;
  */
 function monotonicMs(): number {
   return Number(process.hrtime.bigint()) / 1e6;
-}
-
-/** The smallest key greater than every key that starts with `prefix`. */
-function prefixEnd(prefix: Buffer): Buffer {
-  const end = Buffer.from(prefix);
-  for (let i = end.length - 1; i >= 0; i--) {
-    if (end[i]! < 0xff) {
-      end[i]!++;
-      return end.subarray(0, i + 1);
-    }
-  }
-  return Buffer.from([0]);
 }

@@ -5,6 +5,7 @@ import type { BackendPolicy } from '../routing/backend-policy.ts';
 import { changedDeployments, diffRoutes } from '../routing/route-diff.ts';
 import { RouteTable } from '../routing/route-table.ts';
 import { decodeEntry, decodeKey } from './codec.ts';
+import type { RegistryFeed } from './registry-feed.ts';
 import type { RegistryView } from './registry-view.ts';
 
 /** Per-route lines a resync logs before it only counts. */
@@ -37,7 +38,7 @@ export interface RegistryEvents {
  * The table is swapped in one step on a snapshot, so a request never sees a
  * half-loaded registry.
  */
-export class Registry extends EventEmitter<RegistryEvents> implements RegistryView {
+export class Registry extends EventEmitter<RegistryEvents> implements RegistryView, RegistryFeed<RouteTable> {
   #table: RouteTable;
   #revision = 0;
   #ready = false;

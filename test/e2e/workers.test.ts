@@ -85,6 +85,23 @@ describe('serve --workers 2', () => {
     assert.match(body, /^branch_proxy_registry_connected 1$/m);
   });
 
+  test('the host holds one etcd watch, the primary\'s: the workers follow it', async () => {
+    const watchers = async () => Number(/^etcd_debugging_mvcc_watcher_total (\d+)$/m.exec(await (await fetch(`${etcd.endpoint}/metrics`)).text())?.[1]);
+    assert.equal(await watchers(), 1);
+    // A change reaches both workers through it.
+    await register(etcd.client, 'one-watch', 'web', backend.port);
+    const seen = new Set<unknown>();
+    await waitFor('each worker routes one-watch', async () => {
+      const mark = proxy.logs.length;
+      const replies = await Promise.all(Array.from({ length: 10 }, () => request(port, 'one-watch.dev.localhost', '/echo')));
+      if (replies.some((r) => r.status !== 200)) return undefined;
+      await waitFor('access log lines', () => (proxy.logs.slice(mark).filter((l) => l.msg === 'request' && l.deployment === 'one-watch').length >= 10 ? true : undefined));
+      for (const l of proxy.logs.slice(mark)) if (l.msg === 'request' && l.deployment === 'one-watch') seen.add(l.worker);
+      return seen.size === 2 ? true : undefined;
+    }, 20_000);
+    assert.equal(await watchers(), 1);
+  });
+
   test("the primary's probe results reach each worker's dashboard", async () => {
     await waitFor('reachable on the dashboard of every worker', async () => {
       const views = await Promise.all(Array.from({ length: 6 }, () => request(port, 'dev.localhost', '/api/deployments/main')));
@@ -150,6 +167,10 @@ describe('serve --workers 2', () => {
     assert.deepEqual(new Set(replies.map((r) => r.status)), new Set([200]));
     await waitFor('a replacement listens', () => (workerPids().length === 3 ? true : undefined), 20_000);
     await waitFor('ready again', async () => ((await admin('/readyz')).status === 200 ? true : undefined), 20_000);
+    // The replacement has the routes registered before it started: the primary read it a snapshot.
+    const replacement = proxy.logs.filter((l) => l.event === 'worker-listening').at(-1)!.worker;
+    const survivor = proxy.logs.find((l) => l.event === 'worker-listening' && l.workerPid !== victim && isAlive(l.workerPid as number))!.worker;
+    await servedByEach([survivor, replacement]);
   });
 
   test('a replacement joins the port only once its table has loaded: meanwhile the other worker takes every connection', async () => {
