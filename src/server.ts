@@ -92,13 +92,13 @@ type Role = { readonly admin: AdminSide; readonly worker?: undefined } | { reado
  */
 export async function startServer(config: ServeConfig, log: Logger, worker?: WorkerRole): Promise<RunningServer> {
   const ownPorts = new Set<number>();
-  const { etcd, registry, policy, stop: stopRegistry } = watchRegistry(config, log, ownPorts, worker ? { follow: worker.followRegistry } : {});
+  const { etcd, registry, policy, stop: stopRegistry } = await watchRegistry(config, log, ownPorts, worker ? { follow: worker.followRegistry } : {});
 
   const trustProxy = config.access.trustedProxies.length > 0 ? proxyaddr.compile([...config.access.trustedProxies]) : undefined;
   const forwarder = createForwarder({ upstreamTimeoutMs: config.upstreamTimeoutMs, policy, trustProxy });
   const metrics = new ProxyMetrics({ registry, openWebSockets: () => forwarder.openWebSockets });
   worker?.shareMetrics(metrics.register);
-  const role: Role = worker ? { worker } : { admin: createAdminSide(config, { registry, etcd, policy, log, metrics: () => metrics.text() }) };
+  const role: Role = worker ? { worker } : { admin: createAdminSide(config, { registry, etcd: await etcd(), policy, log, metrics: () => metrics.text() }) };
   const activity = role.admin?.activity ?? new ActivityTracker();
   const stopRelay = role.worker?.relayActivity(registry, activity);
   const reachability = role.admin ? role.admin.probe : role.worker.reachability;

@@ -24,7 +24,7 @@ export async function runWithEtcd(
   work: (client: Etcd3) => Promise<void>,
   { deadlineMs = COMMAND_DEADLINE_MS, unavailableHint }: { deadlineMs?: number; unavailableHint?: string } = {},
 ): Promise<void> {
-  const client = createEtcdClient(config, { callTimeoutMs: CALL_TIMEOUT_MS });
+  const client = await createEtcdClient(config, { callTimeoutMs: CALL_TIMEOUT_MS });
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new EtcdUnavailableError(`no answer within ${deadlineMs / 1000} s`)), deadlineMs);

@@ -97,7 +97,7 @@ async function runRegister(command: Command, opts: RegisterOptions, args: string
   }
 
   const target: RegistrationTarget = { prefix: etcd.prefix, deployment, branch, service, ip, port, force: opts.force === true, makeDefault: opts.default === true, fallback };
-  const client = createEtcdClient(etcd, { callTimeoutMs: 3000 });
+  const client = await createEtcdClient(etcd, { callTimeoutMs: 3000 });
   const registration = new Registration(client, target, log, { ttlSeconds });
   const child: ChildService | undefined = args.length > 0 ? startChild(args[0]!, args.slice(1)) : undefined;
   scoped.info({ ip, port, branch, ttlSeconds, etcd: etcd.endpoints, command: args.length > 0 ? args : undefined, pid: child?.pid }, 'starting');

@@ -26,7 +26,7 @@ import { WorkerPool } from './worker-pool.ts';
 export async function startPrimary(config: ServeConfig, log: Logger): Promise<RunningServer> {
   const ownPorts = new Set<number>();
   let relay!: RegistryRelay;
-  const { etcd, registry, policy, stop: stopRegistry } = watchRegistry(config, log, ownPorts, { feed: (r, client) => (relay = new RegistryRelay(r, client, log)) });
+  const { etcd, registry, policy, stop: stopRegistry } = await watchRegistry(config, log, ownPorts, { feed: (r, client) => (relay = new RegistryRelay(r, client, log)) });
   const aggregator = new AggregatorRegistry();
   let publicPort = config.port;
   const workers: WorkerPool = new WorkerPool({
@@ -45,7 +45,7 @@ export async function startPrimary(config: ServeConfig, log: Logger): Promise<Ru
   });
   const side = createAdminSide(config, {
     registry,
-    etcd,
+    etcd: await etcd(),
     policy,
     log,
     metrics: async () => ({ contentType: aggregator.contentType, body: await aggregator.clusterMetrics() }),

@@ -1,4 +1,4 @@
-import { Etcd3, isRecoverableError } from 'etcd3';
+import type { Etcd3 } from 'etcd3';
 import { ConsecutiveBreaker, circuitBreaker, handleWhen } from 'cockatiel';
 import type { EtcdConfig } from '../config/serve-config.ts';
 
@@ -22,8 +22,11 @@ export interface EtcdClientOptions {
  *   default of three failures and 5 s: a paused member costs a full deadline
  *   per failure, so after the watch on it fails, the snapshot reload must go to
  *   another member at once; a returning etcd is used again quickly.
+ * etcd3 (with gRPC and its protocol definitions, 25 MB of heap and 150 ms to load) is loaded
+ * here, on first use, not at start-up: a cluster worker needs it only to wake a deployment.
  */
-export function createEtcdClient(config: EtcdConfig, options: EtcdClientOptions = {}): Etcd3 {
+export async function createEtcdClient(config: EtcdConfig, options: EtcdClientOptions = {}): Promise<Etcd3> {
+  const { Etcd3, isRecoverableError } = await import('etcd3');
   const callTimeoutMs = options.callTimeoutMs ?? 5000;
   const { tls, auth } = config;
   return new Etcd3({

@@ -19,17 +19,25 @@ export type RegistrySource =
   | { readonly follow: (registry: Registry) => () => void; readonly feed?: undefined };
 
 /**
- * The etcd client and a registry kept in sync with etcd; `ownPorts` is filled in once the listeners are up.
- * A cluster worker follows its primary's watch, and logs the registry's content events at debug: the
- * primary logs them (see Registry).
+ * A registry kept in sync with etcd, and `etcd()`, the client (connected on first use: a
+ * cluster worker, which follows its primary's watch, may never need one); `ownPorts` is
+ * filled in once the listeners are up. A worker logs the registry's content events at
+ * debug: the primary logs them (see Registry).
  */
-export function watchRegistry(config: ServeConfig, log: Logger, ownPorts: ReadonlySet<number>, source: RegistrySource = {}) {
-  const etcd = createEtcdClient(config.etcd);
+export async function watchRegistry(config: ServeConfig, log: Logger, ownPorts: ReadonlySet<number>, source: RegistrySource = {}) {
+  let client: Promise<Etcd3> | undefined;
+  const etcd = (): Promise<Etcd3> => (client ??= createEtcdClient(config.etcd));
   const policy = createBackendPolicy({ allow: config.backendAllow, ownPorts, localAddresses: localAddresses() });
   const registry = new Registry(config.etcd.prefix, log, policy, { echo: source.follow !== undefined });
   const stopSource = new AbortController();
-  const unfollow = source.follow?.(registry);
-  const sourceDone = unfollow ? Promise.resolve() : new EtcdSource(etcd, source.feed?.(registry, etcd) ?? registry, log).run(stopSource.signal);
+  let unfollow: (() => void) | undefined;
+  let sourceDone = Promise.resolve();
+  if (source.follow) {
+    unfollow = source.follow(registry);
+  } else {
+    const connected = await etcd();
+    sourceDone = new EtcdSource(connected, source.feed?.(registry, connected) ?? registry, log).run(stopSource.signal);
+  }
   return {
     etcd,
     registry,
@@ -38,7 +46,7 @@ export function watchRegistry(config: ServeConfig, log: Logger, ownPorts: Readon
       unfollow?.();
       stopSource.abort();
       await sourceDone;
-      etcd.close();
+      if (client) (await client).close();
     },
   };
 }

@@ -19,13 +19,19 @@ export type ClaimResult = { readonly won: true; readonly modRevision: string } |
  * same record, exactly one succeeds, and the others see that they lost.
  */
 export class SleepStore {
+  readonly #connect: () => Promise<Etcd3>;
+
+  /** `client` may be a function that connects on first use (a cluster worker's, see watchRegistry). */
   constructor(
-    private readonly client: Etcd3,
+    client: Etcd3 | (() => Promise<Etcd3>),
     private readonly prefix: string,
-  ) {}
+  ) {
+    this.#connect = typeof client === 'function' ? client : () => Promise.resolve(client);
+  }
 
   async read(deployment: string): Promise<StoredSleep | undefined> {
-    const res = await this.client.kv.range({ key: Buffer.from(this.#key(deployment)) });
+    const client = await this.#connect();
+    const res = await client.kv.range({ key: Buffer.from(this.#key(deployment)) });
     const kv = res.kvs[0];
     if (!kv) return undefined;
     const decoded = decodeSleepValue(kv.value);
@@ -38,10 +44,11 @@ export class SleepStore {
    * someone else changed the record first.
    */
   async claim(deployment: string, expected: string | 'absent', next: SleepRecord): Promise<ClaimResult> {
+    const client = await this.#connect();
     const key = this.#key(deployment);
-    const txn = await this.client
+    const txn = await client
       .if(key, 'Mod', '==', expected === 'absent' ? 0 : expected)
-      .then(this.client.put(key).value(encodeSleepRecord(next)))
+      .then(client.put(key).value(encodeSleepRecord(next)))
       .commit();
     return txn.succeeded ? { won: true, modRevision: txn.header.revision } : { won: false };
   }
@@ -52,25 +59,28 @@ export class SleepStore {
    * routes to them must not linger until their leases expire).
    */
   async fallAsleep(deployment: string, expected: string, asleep: SleepRecord): Promise<ClaimResult> {
+    const client = await this.#connect();
     const key = this.#key(deployment);
-    const txn = await this.client
+    const txn = await client
       .if(key, 'Mod', '==', expected)
-      .then(this.client.put(key).value(encodeSleepRecord(asleep)), this.client.delete().prefix(servicesPrefix(this.prefix, deployment)))
+      .then(client.put(key).value(encodeSleepRecord(asleep)), client.delete().prefix(servicesPrefix(this.prefix, deployment)))
       .commit();
     return txn.succeeded ? { won: true, modRevision: txn.header.revision } : { won: false };
   }
 
   /** Removes the record if still at `expected`; with `lastWake`, records how long the wake took in the same step. */
   async remove(deployment: string, expected: string, lastWake?: { ms: number; at: string }): Promise<boolean> {
+    const client = await this.#connect();
     const key = this.#key(deployment);
-    const ops = [this.client.delete().key(key), ...(lastWake ? [this.client.put(this.#lastWakeKey(deployment)).value(encodeLastWake(lastWake))] : [])];
-    const txn = await this.client.if(key, 'Mod', '==', expected).then(...ops).commit();
+    const ops = [client.delete().key(key), ...(lastWake ? [client.put(this.#lastWakeKey(deployment)).value(encodeLastWake(lastWake))] : [])];
+    const txn = await client.if(key, 'Mod', '==', expected).then(...ops).commit();
     return txn.succeeded;
   }
 
   /** How long the last completed wake took, or undefined when never woken (or the value is invalid). */
   async readLastWake(deployment: string): Promise<{ ms: number; at: string } | undefined> {
-    const res = await this.client.kv.range({ key: Buffer.from(this.#lastWakeKey(deployment)) });
+    const client = await this.#connect();
+    const res = await client.kv.range({ key: Buffer.from(this.#lastWakeKey(deployment)) });
     const kv = res.kvs[0];
     if (!kv) return undefined;
     const decoded = decodeLastWakeValue(kv.value);
@@ -78,7 +88,8 @@ export class SleepStore {
   }
 
   async writeLastWake(deployment: string, lastWake: { ms: number; at: string }): Promise<void> {
-    await this.client.put(this.#lastWakeKey(deployment)).value(encodeLastWake(lastWake)).exec();
+    const client = await this.#connect();
+    await client.put(this.#lastWakeKey(deployment)).value(encodeLastWake(lastWake)).exec();
   }
 
   #key(deployment: string): string {
