@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { IncomingHttpHeaders } from 'node:http';
-import { Agent, buildConnector } from 'undici';
-import type { Dispatcher } from 'undici';
+import type { Agent, Dispatcher, buildConnector } from 'undici';
 import type { BackendPolicy } from '../routing/backend-policy.ts';
 import type { Target } from '../routing/route-table.ts';
 import type { ForwardErrorHandler } from './forwarder.ts';
@@ -29,16 +28,23 @@ export interface HttpForwarder {
  * Measured about twice the throughput of http-proxy-3 at half the CPU per
  * request (docs/benchmarks.md). Bodies stream both ways with backpressure; the
  * header timeout never cuts a streamed body (bodyTimeout 0).
+ * undici (20 MB of a process's idle memory) is loaded by the first request that needs
+ * it: with the fast path on, most requests never do.
  */
 export function createHttpForwarder(options: HttpForwarderOptions): HttpForwarder {
-  const connectTcp = buildConnector({ timeout: options.upstreamTimeoutMs });
-  const connect: buildConnector.connector = (opts, callback) => {
-    resolveAllowed(opts.hostname, Number(opts.port), options.policy).then(
-      (address) => connectTcp({ ...opts, hostname: address }, callback),
-      (err: Error) => callback(err, null),
-    );
-  };
-  const agent = new Agent({ connect, headersTimeout: options.upstreamTimeoutMs, bodyTimeout: 0, keepAliveTimeout: 30_000 });
+  let agent: Agent | undefined;
+  let loading: Promise<Agent> | undefined;
+  const load = (): Promise<Agent> =>
+    (loading ??= import('undici').then(({ Agent, buildConnector }) => {
+      const connectTcp = buildConnector({ timeout: options.upstreamTimeoutMs });
+      const connect: buildConnector.connector = (opts, callback) => {
+        resolveAllowed(opts.hostname, Number(opts.port), options.policy).then(
+          (address) => connectTcp({ ...opts, hostname: address }, callback),
+          (err: Error) => callback(err, null),
+        );
+      };
+      return (agent = new Agent({ connect, headersTimeout: options.upstreamTimeoutMs, bodyTimeout: 0, keepAliveTimeout: 30_000 }));
+    }));
   return {
     web(req, res, target, onError, onClose, body) {
       const headers = req.headers;
@@ -53,12 +59,14 @@ export function createHttpForwarder(options: HttpForwarderOptions): HttpForwarde
       // The one 'close' listener of the request (`on`, not `once`: it fires once anyway, without a wrapper).
       res.on('close', handler.onClose);
       // `as string[]`: undici's types list strings only; an array value (set-cookie) is sent as repeated lines, as from an object.
-      agent.dispatch(
-        { origin: target.origin, path: originForm(req.url), method: req.method ?? 'GET', headers: list as string[], body: hasBody ? (body ?? req) : null },
-        handler,
-      );
+      const request: Dispatcher.DispatchOptions = { origin: target.origin, path: originForm(req.url), method: req.method ?? 'GET', headers: list as string[], body: hasBody ? (body ?? req) : null };
+      if (agent) agent.dispatch(request, handler);
+      // Only until undici has loaded; a client that left meanwhile is not forwarded.
+      else load().then((loaded) => void (res.destroyed || loaded.dispatch(request, handler)), (err: Error) => onError(err, false));
     },
-    close: () => agent.close(),
+    close: async () => {
+      if (loading) await (await loading).close();
+    },
   };
 }
 
