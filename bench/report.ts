@@ -191,7 +191,7 @@ export function writeReport(fresh: Results, machine: Machine): void {
       'metrics and dashboard hold entries only for deployments visited, stopped or shown. The rest of the idle-after-start figure is the',
       "snapshot load's garbage (gRPC's decoded pages: a KeyValue with two Buffers and four revision strings per key, decoded keys) that",
       'the old generation keeps until its next full collection, and free heap pages V8 has not returned yet: 53 MB live of 134 MB used.',
-      "The load's collections clear it, hence the lower figure after the idle. Each process of a cluster holds a table of its own.",
+      "The load's collections clear it, hence the lower figure after the idle. Each process of a cluster holds a table of its own, loaded from the primary's one snapshot and watch.",
       '',
     );
   }
