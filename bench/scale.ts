@@ -221,7 +221,7 @@ async function followRssBack(running: readonly Running[], before: readonly numbe
 }
 
 /** `routes` deployments with one service each, all on the one backend. */
-async function writeRoutes(etcd: EtcdServer, prefix: string, routes: number, port: number): Promise<void> {
+export async function writeRoutes(etcd: EtcdServer, prefix: string, routes: number, port: number): Promise<void> {
   for (let written = 0; written < routes; ) {
     // etcd takes at most 128 operations per transaction.
     const ops = [];

@@ -67,8 +67,11 @@ export async function startPrimary(config: ServeConfig, log: Logger): Promise<Ru
   const reachabilityOf = (full: boolean, changed: readonly string[]): ReachabilityMessage => {
     const entries: ReachabilityMessage['entries'][number][] = [];
     const names = full ? undefined : new Set(changed);
+    // Once per target: many routes may share one (a base deployment's services, one backend in a bench).
+    const listed = new Set<string>();
     for (const r of registry.table.routes()) {
-      if (names && !names.has(r.deployment)) continue;
+      if ((names && !names.has(r.deployment)) || listed.has(r.target.address)) continue;
+      listed.add(r.target.address);
       const s = probe.status(r.target);
       if (s.checkedAt !== undefined) entries.push([r.target.address, s.reachable, s.checkedAt, s.reason ?? null]);
     }

@@ -1,7 +1,7 @@
 import type { Registry, RegistryEvent } from '../registry/registry.ts';
 import type { RouteTable } from '../routing/route-table.ts';
 import type { RegistryConnectionMessage, RegistryEventsMessage, RegistryPageMessage, RegistrySnapshotMessage } from './registry-messages.ts';
-import { messageEvents, pageKvs } from './registry-messages.ts';
+import { messageEvents } from './registry-messages.ts';
 import { isMessage } from './messages.ts';
 
 /**
@@ -26,7 +26,7 @@ export class RegistryFollower {
         this.#newest = m.snapshot;
         this.#loading = { snapshot: m.snapshot, table: this.registry.newTable(), started: performance.now() };
       }
-      if (this.#loading) this.registry.load(this.#loading.table, pageKvs(m));
+      if (this.#loading) this.registry.loadLatin1(this.#loading.table, m.kvs);
     } else if (isMessage<RegistrySnapshotMessage>(m, 'branch-proxy:registry-snapshot')) {
       const loading = this.#loading;
       if (loading?.snapshot !== m.snapshot) return true;

@@ -48,12 +48,6 @@ export function pageMessage(snapshot: number, kvs: readonly RegistryKv[]): Regis
   return { type: 'branch-proxy:registry-page', snapshot, kvs: flat };
 }
 
-export function pageKvs(m: RegistryPageMessage): RegistryKv[] {
-  const kvs: RegistryKv[] = [];
-  for (let i = 0; i + 1 < m.kvs.length; i += 2) kvs.push({ key: Buffer.from(m.kvs[i]!, 'latin1'), value: Buffer.from(m.kvs[i + 1]!, 'latin1') });
-  return kvs;
-}
-
 export function eventsMessage(events: readonly RegistryEvent[]): RegistryEventsMessage {
   return { type: 'branch-proxy:registry-events', events: events.map((e) => [e.type, e.key.toString('latin1'), e.type === 'put' ? e.value.toString('latin1') : '', e.revision] as const) };
 }

@@ -55,11 +55,12 @@ export class RegistryRelay implements RegistryFeed<RouteTable> {
   }
 
   load(into: RouteTable, kvs: readonly RegistryKv[]): void {
-    this.registry.load(into, kvs);
+    // Sent first: the workers, whose tables serve the requests, load it while this process does.
     const loading = this.#loading!;
     const page = pageMessage(loading.snapshot, kvs);
     loading.pages.push(page);
     this.#broadcast(page);
+    this.registry.loadLatin1(into, page.kvs);
   }
 
   replace(next: RouteTable, revision: number, loadMs?: number): void {

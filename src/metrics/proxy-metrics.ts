@@ -98,7 +98,7 @@ export class ProxyMetrics implements WakeObserver {
     });
     this.#events = new Counter({
       name: 'branch_proxy_registry_events_total',
-      help: 'Deployment changes applied to the route table (one per registry key changed, and one per deployment on a resync).',
+      help: 'Deployment changes applied to the route table (one per registry key changed, and one per deployment a resync changed; the first snapshot counts in branch_proxy_registry_resyncs_total only).',
       registers,
       aggregator: 'max',
     });

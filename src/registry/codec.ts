@@ -27,8 +27,6 @@ export type Decoded =
 /** Longer values are not anything the registry writes; refuse them before decoding. */
 export const MAX_VALUE_BYTES = 1024;
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
 /**
  * Decodes one key for a delete: the reference it removes, or why the key is not
  * one of ours. Names must be DNS labels, since they become parts of host names.
@@ -45,27 +43,46 @@ export function decodeKey(prefix: string, key: string): { ok: true; ref: KeyRef 
 
 /** Decodes a put. An invalid value still names its ref, so the table can drop the field's old value. */
 export function decodeEntry(prefix: string, key: string, value: Uint8Array): Decoded {
+  return decodeValue(prefix, key, value.byteLength, () => decodeUtf8(value));
+}
+
+/**
+ * decodeEntry for a value that travels as a latin1 string, one character per byte
+ * (cluster/registry-messages.ts): ASCII, as registry values are, is its own UTF-8
+ * text, so the bytes are rebuilt only for a value that is not.
+ */
+export function decodeLatin1Entry(prefix: string, key: string, value: string): Decoded {
+  return decodeValue(prefix, key, value.length, () => (NON_ASCII.test(value) ? decodeUtf8(Buffer.from(value, 'latin1')) : value));
+}
+
+/** A key that travels as a latin1 string (see decodeLatin1Entry), as UTF-8 text. */
+export function latin1Key(key: string): string {
+  return NON_ASCII.test(key) ? Buffer.from(key, 'latin1').toString('utf8') : key;
+}
+
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/** `bytes`: the value's size, checked before `text` decodes it (undefined: not UTF-8). */
+function decodeValue(prefix: string, key: string, bytes: number, text: () => string | undefined): Decoded {
   const k = decodeKey(prefix, key);
   if (!k.ok) return { ok: false, ref: undefined, reason: k.reason };
   const { ref } = k;
+  const what = ref.field === 'sleep' ? 'sleep record: ' : ref.field === 'last-wake' ? 'last-wake: ' : '';
+  const max = ref.field === 'sleep' ? MAX_SLEEP_RECORD_BYTES : MAX_VALUE_BYTES;
+  if (bytes > max) return { ok: false, ref, reason: `${what}value is ${bytes} bytes, more than ${max}` };
+  const decoded = text();
+  if (decoded === undefined) return { ok: false, ref, reason: `${what}value is not UTF-8 text` };
   if (ref.field === 'sleep') {
-    const sleep = decodeSleepValue(value);
-    return sleep.ok ? { ok: true, ref, value: sleep.record } : { ok: false, ref, reason: `sleep record: ${sleep.reason}` };
+    const sleep = decodeSleepRecord(decoded);
+    return sleep.ok ? { ok: true, ref, value: sleep.record } : { ok: false, ref, reason: `${what}${sleep.reason}` };
   }
   if (ref.field === 'last-wake') {
-    const lastWake = decodeLastWakeValue(value);
-    return lastWake.ok ? { ok: true, ref, value: lastWake.lastWake } : { ok: false, ref, reason: `last-wake: ${lastWake.reason}` };
+    const lastWake = decodeLastWake(decoded);
+    return lastWake.ok ? { ok: true, ref, value: lastWake.value } : { ok: false, ref, reason: `${what}${lastWake.reason}` };
   }
-  if (value.byteLength > MAX_VALUE_BYTES) return { ok: false, ref, reason: `value is ${value.byteLength} bytes, more than ${MAX_VALUE_BYTES}` };
-  let text: string;
-  try {
-    text = utf8.decode(value);
-  } catch {
-    return { ok: false, ref, reason: 'value is not UTF-8 text' };
-  }
-  const reason = validate(ref, text);
+  const reason = validate(ref, decoded);
   if (reason) return { ok: false, ref, reason };
-  return { ok: true, ref, value: ref.field === 'port' ? Number(text) : unbracket(text) };
+  return { ok: true, ref, value: ref.field === 'port' ? Number(decoded) : unbracket(decoded) };
 }
 
 function validate(ref: KeyRef, text: string): string | undefined {
@@ -114,6 +131,8 @@ export function decodeLastWakeValue(value: Uint8Array): { ok: true; lastWake: La
   const decoded = decodeLastWake(text);
   return decoded.ok ? { ok: true, lastWake: decoded.value } : decoded;
 }
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 function decodeUtf8(value: Uint8Array): string | undefined {
   try {

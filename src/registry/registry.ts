@@ -4,7 +4,8 @@ import type { Resolution, RouteChange } from '../routing/route-table.ts';
 import type { BackendPolicy } from '../routing/backend-policy.ts';
 import { changedDeployments, diffRoutes } from '../routing/route-diff.ts';
 import { RouteTable } from '../routing/route-table.ts';
-import { decodeEntry, decodeKey } from './codec.ts';
+import type { Decoded } from './codec.ts';
+import { decodeEntry, decodeKey, decodeLatin1Entry, latin1Key } from './codec.ts';
 import type { RegistryFeed } from './registry-feed.ts';
 import type { RegistryView } from './registry-view.ts';
 
@@ -95,7 +96,18 @@ export class Registry extends EventEmitter<RegistryEvents> implements RegistryVi
 
   /** Decodes snapshot pages into a table that is not live yet. */
   load(into: RouteTable, kvs: readonly RegistryKv[]): void {
-    for (const kv of kvs) this.#put(into, kv.key, kv.value);
+    for (const kv of kvs) {
+      const key = kv.key.toString('utf8');
+      this.#put(into, key, decodeEntry(this.prefix, key, kv.value));
+    }
+  }
+
+  /** load() for a page as the primary relays it to workers: key, value, key, value, ... as latin1 strings. */
+  loadLatin1(into: RouteTable, kvs: readonly string[]): void {
+    for (let i = 0; i + 1 < kvs.length; i += 2) {
+      const key = latin1Key(kvs[i]!);
+      this.#put(into, key, decodeLatin1Entry(this.prefix, key, kvs[i + 1]!));
+    }
   }
 
   /**
@@ -103,19 +115,25 @@ export class Registry extends EventEmitter<RegistryEvents> implements RegistryVi
    * long reading it took. The first snapshot is one summary line, not a line per
    * route (100,000 of them would take longer to log than to load); a later one
    * logs what it changed, up to MAX_LOGGED_CHANGES lines.
+   *
+   * The first snapshot, into an empty table, is announced by 'resync' alone:
+   * every route and deployment in it is new, listeners re-read the whole table on
+   * 'resync', and 100,000 'route' and 'deployment' events would cost every
+   * process a few tenths of a second of its start-up.
    */
   replace(next: RouteTable, revision: number, loadMs?: number): void {
     const previous = this.#table;
     const first = !this.#ready;
-    const changes = diffRoutes(previous, next);
+    const fromEmpty = first && previous.deployments.size === 0;
+    const changes = fromEmpty ? [] : diffRoutes(previous, next);
     this.#table = next;
     this.#revision = revision;
     this.#ready = true;
-    this.log.info({ event: 'registry-snapshot-loaded', revision, routes: next.routeCount, deployments: next.deployments.size, changed: changes.length, ms: loadMs }, 'registry snapshot loaded');
+    this.log.info({ event: 'registry-snapshot-loaded', revision, routes: next.routeCount, deployments: next.deployments.size, changed: fromEmpty ? next.routeCount : changes.length, ms: loadMs }, 'registry snapshot loaded');
     changes.forEach((change, i) => this.#announce(change, !first && i < MAX_LOGGED_CHANGES));
     if (!first && changes.length > MAX_LOGGED_CHANGES) this.log[this.#contentLevel.info]({ notLogged: changes.length - MAX_LOGGED_CHANGES }, 'more route changes in this snapshot');
     this.emit('resync');
-    for (const name of changedDeployments(previous, next)) this.emit('deployment', name);
+    if (!fromEmpty) for (const name of changedDeployments(previous, next)) this.emit('deployment', name);
   }
 
   /**
@@ -132,7 +150,7 @@ export class Registry extends EventEmitter<RegistryEvents> implements RegistryVi
       let deployment: string | undefined;
       let change: RouteChange | undefined;
       if (event.type === 'put') {
-        ({ deployment, change } = this.#put(this.#table, event.key, event.value, key));
+        ({ deployment, change } = this.#put(this.#table, key, decodeEntry(this.prefix, key, event.value)));
       } else {
         const decoded = decodeKey(this.prefix, key);
         if (decoded.ok) {
@@ -145,8 +163,7 @@ export class Registry extends EventEmitter<RegistryEvents> implements RegistryVi
     }
   }
 
-  #put(table: RouteTable, rawKey: Buffer, value: Buffer, key = rawKey.toString('utf8')): { deployment?: string; change?: RouteChange } {
-    const decoded = decodeEntry(this.prefix, key, value);
+  #put(table: RouteTable, key: string, decoded: Decoded): { deployment?: string; change?: RouteChange } {
     if (decoded.ok) {
       const { ref } = decoded;
       const change = table.set(ref, decoded.value);

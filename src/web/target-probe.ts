@@ -64,7 +64,10 @@ export class TargetProbe extends EventEmitter<TargetProbeEvents> {
     const onRoute = (change: RouteChange): void => {
       if (change.target) this.#enqueue(change.target);
     };
+    // A first table comes with no route events (see Registry.replace): probe it whole.
+    const onResync = (): void => this.#sweep();
     this.registry.on('route', onRoute);
+    this.registry.on('resync', onResync);
     try {
       while (!signal.aborted) {
         this.#sweep();
@@ -76,6 +79,7 @@ export class TargetProbe extends EventEmitter<TargetProbeEvents> {
       this.#queue.clear();
       clearTimeout(this.#announceTimer);
       this.registry.off('route', onRoute);
+      this.registry.off('resync', onResync);
     }
   }
 

@@ -4,7 +4,10 @@ import { RegistryFollower } from '../../../src/cluster/registry-follower.ts';
 import { eventsMessage, pageMessage } from '../../../src/cluster/registry-messages.ts';
 import { Registry } from '../../../src/registry/registry.ts';
 import type { RegistryEvent, RegistryKv } from '../../../src/registry/registry.ts';
+import fc from 'fast-check';
 import { memoryLogger } from '../../helpers/memory-logger.ts';
+import { keyArbitrary, valueArbitrary } from '../../helpers/registry-arbitraries.ts';
+import { PREFIX } from '../../helpers/registry.ts';
 
 const P = '/deployment/';
 const kv = (key: string, value: string | Buffer): RegistryKv => ({ key: Buffer.from(P + key), value: Buffer.isBuffer(value) ? value : Buffer.from(value) });
@@ -64,6 +67,30 @@ describe('RegistryFollower', () => {
     f.receive(done(1, 2));
     assert.deepEqual(routes(registry), []);
     assert.match(String(events('registry-entry-ignored')[0]?.reason), /not UTF-8/);
+  });
+
+  test('any page: loaded from its relayed latin1 form, the table and the log lines are those of the bytes etcd sent', () => {
+    const describeTable = (r: Registry) => [...r.table.deployments.values()].map((d) => JSON.stringify([d.name, d.branch, d.created, d.defaultService, d.fallback, d.sleep, [...d.services].map(([n, x]) => [n, x.ip, x.port, x.blocked])]));
+    const keys = fc.oneof(keyArbitrary.map((k) => Buffer.from(k)), fc.uint8Array({ maxLength: 30 }).map((b) => Buffer.concat([Buffer.from(PREFIX), b])));
+    fc.assert(
+      fc.property(fc.array(fc.tuple(keys, valueArbitrary), { maxLength: 30 }), (page) => {
+        const kvs = page.map(([key, value]) => ({ key, value }));
+        const direct = memoryLogger();
+        const fromBytes = new Registry(PREFIX, direct.log);
+        const table = fromBytes.newTable();
+        fromBytes.load(table, kvs);
+        fromBytes.replace(table, 1);
+        const relayed = memoryLogger();
+        const fromLatin1 = new Registry(PREFIX, relayed.log);
+        const f = new RegistryFollower(fromLatin1);
+        f.receive(JSON.parse(JSON.stringify(pageMessage(1, kvs))));
+        f.receive(done(1, 1));
+        assert.deepEqual(describeTable(fromLatin1), describeTable(fromBytes));
+        const contentLines = (lines: Record<string, unknown>[]) => lines.filter((l) => l.event !== 'registry-snapshot-loaded').map(({ time: _time, ...l }) => JSON.stringify(l));
+        assert.deepEqual(contentLines(relayed.lines), contentLines(direct.lines));
+      }),
+      { numRuns: 500 },
+    );
   });
 
   test('connection state follows the primary; other messages are not its own', () => {

@@ -104,10 +104,14 @@ describe('Registry', () => {
     assert.equal(registry.table.deployments.get('main')?.branch, 'feature/x');
   });
 
-  test('a snapshot replaces the table in one step: the first logs one summary line, a later one logs and emits what changed', () => {
+  test('a snapshot replaces the table in one step: the first logs one summary line and emits only resync, a later one logs and emits what changed', () => {
     const memory = memoryLogger();
     const registry = new Registry(PREFIX, memory.log);
     assert.equal(registry.ready, false);
+    const firstEvents: string[] = [];
+    registry.on('resync', () => firstEvents.push('resync'));
+    registry.on('deployment', (d) => firstEvents.push(`deployment ${d}`));
+    registry.on('route', (c) => firstEvents.push(`${c.type} ${c.deployment}/${c.service}`));
     const first = registry.newTable();
     registry.load(first, [
       { key: Buffer.from(ip('a', 'web')), value: Buffer.from('127.0.0.1') },
@@ -119,6 +123,8 @@ describe('Registry', () => {
     assert.equal(registry.revision, 10);
     assert.deepEqual(memory.events('registry-snapshot-loaded').map((l) => [l.routes, l.changed]), [[1, 1]]);
     assert.equal(memory.events('route-added').length, 0, 'the first snapshot is one summary line');
+    assert.deepEqual(firstEvents, ['resync'], 'listeners read a first table whole, on resync');
+    registry.removeAllListeners();
 
     const events: string[] = [];
     registry.on('resync', () => events.push('resync'));
