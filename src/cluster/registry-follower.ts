@@ -26,7 +26,7 @@ export class RegistryFollower {
         this.#newest = m.snapshot;
         this.#loading = { snapshot: m.snapshot, table: this.registry.newTable(), started: performance.now() };
       }
-      if (this.#loading) this.registry.loadLatin1(this.#loading.table, m.kvs);
+      if (this.#loading) this.registry.load(this.#loading.table, m.kvs);
     } else if (isMessage<RegistrySnapshotMessage>(m, 'branch-proxy:registry-snapshot')) {
       const loading = this.#loading;
       if (loading?.snapshot !== m.snapshot) return true;

@@ -1,4 +1,5 @@
-import type { RegistryEvent, RegistryKv } from '../registry/registry.ts';
+import type { Latin1Page } from '../registry/range-response.ts';
+import type { RegistryEvent } from '../registry/registry.ts';
 
 /*
  * primary -> workers: the registry as the primary's one etcd watch sees it (RegistryRelay,
@@ -11,8 +12,7 @@ import type { RegistryEvent, RegistryKv } from '../registry/registry.ts';
 export interface RegistryPageMessage {
   readonly type: 'branch-proxy:registry-page';
   readonly snapshot: number;
-  /** key, value, key, value, ... */
-  readonly kvs: readonly string[];
+  readonly kvs: Latin1Page;
 }
 
 /** The snapshot's last page has been sent: it reflects etcd at `revision`. */
@@ -39,13 +39,8 @@ export interface RegistrySubscribeMessage {
   readonly type: 'branch-proxy:registry-subscribe';
 }
 
-export function pageMessage(snapshot: number, kvs: readonly RegistryKv[]): RegistryPageMessage {
-  const flat = new Array<string>(kvs.length * 2);
-  kvs.forEach((kv, i) => {
-    flat[2 * i] = kv.key.toString('latin1');
-    flat[2 * i + 1] = kv.value.toString('latin1');
-  });
-  return { type: 'branch-proxy:registry-page', snapshot, kvs: flat };
+export function pageMessage(snapshot: number, kvs: Latin1Page): RegistryPageMessage {
+  return { type: 'branch-proxy:registry-page', snapshot, kvs };
 }
 
 export function eventsMessage(events: readonly RegistryEvent[]): RegistryEventsMessage {

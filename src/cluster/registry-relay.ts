@@ -4,7 +4,8 @@ import type { Logger } from 'pino';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readSnapshot } from '../registry/read-snapshot.ts';
 import type { RegistryFeed } from '../registry/registry-feed.ts';
-import type { Registry, RegistryEvent, RegistryKv } from '../registry/registry.ts';
+import type { Latin1Page } from '../registry/range-response.ts';
+import type { Registry, RegistryEvent } from '../registry/registry.ts';
 import type { RouteTable } from '../routing/route-table.ts';
 import type { RegistryConnectionMessage, RegistryPageMessage, RegistrySnapshotMessage } from './registry-messages.ts';
 import { eventsMessage, pageMessage } from './registry-messages.ts';
@@ -54,13 +55,13 @@ export class RegistryRelay implements RegistryFeed<RouteTable> {
     return this.registry.newTable();
   }
 
-  load(into: RouteTable, kvs: readonly RegistryKv[]): void {
+  load(into: RouteTable, kvs: Latin1Page): void {
     // Sent first: the workers, whose tables serve the requests, load it while this process does.
     const loading = this.#loading!;
     const page = pageMessage(loading.snapshot, kvs);
     loading.pages.push(page);
     this.#broadcast(page);
-    this.registry.loadLatin1(into, page.kvs);
+    this.registry.load(into, kvs);
   }
 
   replace(next: RouteTable, revision: number, loadMs?: number): void {

@@ -23,20 +23,29 @@ export type SleepStateField = 'sleep' | 'last-wake';
 
 const DEPLOYMENT_FIELDS: ReadonlySet<string> = new Set<DeploymentField>(['created', 'branch', 'default', 'last-request', 'fallback', 'sleep', 'last-wake']);
 
-/** Splits a key into its parts, or undefined when it is not one of the registry's keys. */
+/**
+ * Splits a key into its parts, or undefined when it is not one of the registry's keys.
+ * With indexOf rather than split: a snapshot parses every key of the registry, in every process.
+ */
 export function parseKey(prefix: string, key: string): KeyRef | undefined {
   if (!key.startsWith(prefix)) return undefined;
-  const parts = key.slice(prefix.length).split('/');
-  const [deployment, second, service, field] = parts;
-  if (deployment === undefined || deployment === '') return undefined;
-  if (parts.length === 2 && second !== undefined && DEPLOYMENT_FIELDS.has(second)) {
-    return { deployment, field: second as DeploymentField };
+  const afterDeployment = key.indexOf('/', prefix.length);
+  if (afterDeployment <= prefix.length) return undefined;
+  const deployment = key.slice(prefix.length, afterDeployment);
+  const afterSecond = key.indexOf('/', afterDeployment + 1);
+  if (afterSecond === -1) {
+    const field = key.slice(afterDeployment + 1);
+    return DEPLOYMENT_FIELDS.has(field) ? { deployment, field: field as DeploymentField } : undefined;
   }
-  if (parts.length === 4 && second === 'service' && service && (field === 'ip' || field === 'port')) {
-    return { deployment, service, field };
-  }
-  return undefined;
+  if (afterSecond - afterDeployment - 1 !== SERVICE.length || !key.startsWith(SERVICE, afterDeployment + 1)) return undefined;
+  const afterService = key.indexOf('/', afterSecond + 1);
+  if (afterService <= afterSecond + 1 || key.indexOf('/', afterService + 1) !== -1) return undefined;
+  const field = key.slice(afterService + 1);
+  if (field !== 'ip' && field !== 'port') return undefined;
+  return { deployment, service: key.slice(afterSecond + 1, afterService), field };
 }
+
+const SERVICE = 'service';
 
 export function deploymentPrefix(prefix: string, deployment: string): string {
   return `${prefix}${deployment}/`;

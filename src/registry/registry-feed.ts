@@ -1,4 +1,5 @@
-import type { RegistryEvent, RegistryKv } from './registry.ts';
+import type { Latin1Page } from './range-response.ts';
+import type { RegistryEvent } from './registry.ts';
 
 /**
  * What EtcdSource feeds: a Registry, or in a cluster's primary a RegistryRelay,
@@ -10,7 +11,7 @@ export interface RegistryFeed<Table> {
   readonly ready: boolean;
   readonly revision: number;
   newTable(): Table;
-  load(into: Table, kvs: readonly RegistryKv[]): void;
+  load(into: Table, kvs: Latin1Page): void;
   replace(next: Table, revision: number, loadMs?: number): void;
   apply(events: readonly RegistryEvent[]): void;
   setConnected(connected: boolean): void;

@@ -5,6 +5,7 @@ import type { BackendPolicy } from '../routing/backend-policy.ts';
 import { changedDeployments, diffRoutes } from '../routing/route-diff.ts';
 import { RouteTable } from '../routing/route-table.ts';
 import type { Decoded } from './codec.ts';
+import type { Latin1Page } from './range-response.ts';
 import { decodeEntry, decodeKey, decodeLatin1Entry, latin1Key } from './codec.ts';
 import type { RegistryFeed } from './registry-feed.ts';
 import type { RegistryView } from './registry-view.ts';
@@ -94,16 +95,8 @@ export class Registry extends EventEmitter<RegistryEvents> implements RegistryVi
     this.emit('connection', connected);
   }
 
-  /** Decodes snapshot pages into a table that is not live yet. */
-  load(into: RouteTable, kvs: readonly RegistryKv[]): void {
-    for (const kv of kvs) {
-      const key = kv.key.toString('utf8');
-      this.#put(into, key, decodeEntry(this.prefix, key, kv.value));
-    }
-  }
-
-  /** load() for a page as the primary relays it to workers: key, value, key, value, ... as latin1 strings. */
-  loadLatin1(into: RouteTable, kvs: readonly string[]): void {
+  /** Decodes a snapshot page into a table that is not live yet. */
+  load(into: RouteTable, kvs: Latin1Page): void {
     for (let i = 0; i + 1 < kvs.length; i += 2) {
       const key = latin1Key(kvs[i]!);
       this.#put(into, key, decodeLatin1Entry(this.prefix, key, kvs[i + 1]!));

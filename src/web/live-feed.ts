@@ -123,6 +123,8 @@ export class LiveFeed {
   }
 
   #markDirty(names: readonly string[]): void {
+    // With no dashboard open there is nothing to update: one that opens starts from a snapshot.
+    if (this.#clients.size === 0) return;
     for (const n of names) this.#dirty.add(n);
     this.#schedule();
   }

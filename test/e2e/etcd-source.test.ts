@@ -2,6 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { EtcdSource } from '../../src/registry/etcd-source.ts';
+import { rangePage, readRange, readSnapshot } from '../../src/registry/read-snapshot.ts';
 import { Registry } from '../../src/registry/registry.ts';
 import { etcdFor } from '../helpers/etcd.ts';
 import { memoryLogger } from '../helpers/memory-logger.ts';
@@ -33,6 +34,32 @@ describe('EtcdSource snapshot', () => {
     } finally {
       stop.abort();
       await running;
+    }
+  });
+});
+
+describe('readSnapshot and readRange', () => {
+  test('pages read through the pooled call and decodeRangeResponse are the pages etcd3 reads, byte for byte', async (t) => {
+    const etcd = await etcdFor(t);
+    const values = [Buffer.from('127.0.0.1'), Buffer.from([0xff, 0x00, 0x0a, 0x80]), Buffer.alloc(0), Buffer.from('ü'), Buffer.alloc(3000, 'x')];
+    for (let i = 0; i < 50; i++) await etcd.client.put(Buffer.concat([Buffer.from(`${PREFIX}d${i}/`), Buffer.from([0xc3, 0xbc, i])])).value(values[i % values.length]!);
+    await etcd.client.put('/deployment0/outside').value('x');
+    const revision = Number((await etcd.client.get('none').exec()).header.revision);
+
+    // etcd3's own range is put out of reach: a page that came through it would fail the read.
+    const library = await etcd.client.getAll().prefix(PREFIX).exec();
+    const range = etcd.client.kv.range;
+    etcd.client.kv.range = () => Promise.reject(new Error('etcd3 range used'));
+    try {
+      const pages: string[][] = [];
+      const read = await readSnapshot(etcd.client, PREFIX, 7, (kvs) => pages.push([...kvs]));
+      assert.equal(read, revision);
+      assert.deepEqual(pages.map((p) => p.length), [14, 14, 14, 14, 14, 14, 14, 2]);
+      assert.deepEqual(pages.flat(), rangePage(library).kvs);
+      const one = await readRange(etcd.client, { key: Buffer.from(`${PREFIX}d1/`), range_end: Buffer.from(`${PREFIX}d10`) });
+      assert.deepEqual(one, { revision, more: false, kvs: rangePage(library).kvs.slice(2, 4) });
+    } finally {
+      etcd.client.kv.range = range;
     }
   });
 });

@@ -11,7 +11,7 @@ const PREFIX = '/deployment/';
 function registryWith(keys: Record<string, string>): Registry {
   const registry = new Registry(PREFIX, pino({ level: 'silent' }));
   const table = registry.newTable();
-  registry.load(table, Object.entries(keys).map(([k, v]) => ({ key: Buffer.from(PREFIX + k), value: Buffer.from(v) })));
+  registry.load(table, Object.entries(keys).flatMap(([k, v]) => [PREFIX + k, v]));
   registry.replace(table, 1);
   return registry;
 }

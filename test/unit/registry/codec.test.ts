@@ -1,7 +1,10 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeEntry, decodeKey, MAX_VALUE_BYTES } from '../../../src/registry/codec.ts';
+import fc from 'fast-check';
+import type { DeploymentField, KeyRef } from '../../../src/registry/keys.ts';
 import { parseKey, serviceKey, deploymentKey } from '../../../src/registry/keys.ts';
+import { keyArbitrary } from '../../helpers/registry-arbitraries.ts';
 
 const P = '/deployment/';
 const put = (key: string, value: string | Buffer) => decodeEntry(P, key, typeof value === 'string' ? Buffer.from(value) : value);
@@ -13,6 +16,26 @@ describe('keys', () => {
     assert.equal(parseKey(P, '/deployment/main/service/web/ip/extra'), undefined);
     assert.equal(parseKey(P, '/deployment/main/unknown'), undefined);
     assert.equal(parseKey(P, '/other/main/created'), undefined);
+  });
+
+  test('any key: parseKey splits it as split("/") on the key layout would', () => {
+    // The reference: the layout read literally, as parseKey was first written.
+    const reference = (key: string): KeyRef | undefined => {
+      if (!key.startsWith(P)) return undefined;
+      const parts = key.slice(P.length).split('/');
+      const [deployment, second, service, field] = parts;
+      if (!deployment) return undefined;
+      if (parts.length === 2 && ['created', 'branch', 'default', 'last-request', 'fallback', 'sleep', 'last-wake'].includes(second!)) return { deployment, field: second as DeploymentField };
+      if (parts.length === 4 && second === 'service' && service && (field === 'ip' || field === 'port')) return { deployment, service, field };
+      return undefined;
+    };
+    const part = fc.oneof(fc.constantFrom('', 'main', 'service', 'services', 'servic', 'web', 'ip', 'port', 'created', 'sleep', 'last-wake', 'x/y'), fc.string({ maxLength: 8 }));
+    const key = fc.oneof(
+      fc.array(part, { maxLength: 6 }).map((parts) => P + parts.join('/')),
+      fc.tuple(fc.constantFrom(P, '/deployment', '/other/', ''), fc.string({ unit: 'binary', maxLength: 40 })).map(([p, rest]) => p + rest),
+      keyArbitrary,
+    );
+    fc.assert(fc.property(key, (k) => assert.deepEqual(parseKey(P, k), reference(k))), { numRuns: 5000 });
   });
 });
 

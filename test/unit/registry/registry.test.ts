@@ -2,6 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { deploymentKey, serviceKey } from '../../../src/registry/keys.ts';
+import { latin1Page } from '../../../src/registry/range-response.ts';
 import { Registry } from '../../../src/registry/registry.ts';
 import type { RegistryEvent } from '../../../src/registry/registry.ts';
 import type { RouteChange } from '../../../src/routing/route-table.ts';
@@ -44,7 +45,7 @@ describe('Registry', () => {
         }
         const live = [...registry.table.routes()].map((r) => `${r.deployment}/${r.service}=${r.target.port}`).sort();
         const snapshot = registry.newTable();
-        registry.load(snapshot, [...kv].map(([key, value]) => ({ key: Buffer.from(key), value })));
+        registry.load(snapshot, latin1Page([...kv].map(([key, value]) => ({ key: Buffer.from(key), value }))));
         assert.deepEqual(live, [...snapshot.routes()].map((r) => `${r.deployment}/${r.service}=${r.target.port}`).sort(), 'incremental equals snapshot');
         for (const r of registry.table.routes()) {
           const ipValue = kv.get(ip(r.deployment, r.service));
@@ -113,10 +114,7 @@ describe('Registry', () => {
     registry.on('deployment', (d) => firstEvents.push(`deployment ${d}`));
     registry.on('route', (c) => firstEvents.push(`${c.type} ${c.deployment}/${c.service}`));
     const first = registry.newTable();
-    registry.load(first, [
-      { key: Buffer.from(ip('a', 'web')), value: Buffer.from('127.0.0.1') },
-      { key: Buffer.from(port('a', 'web')), value: Buffer.from('80') },
-    ]);
+    registry.load(first, [ip('a', 'web'), '127.0.0.1', port('a', 'web'), '80']);
     assert.deepEqual(routesOf(registry), [], 'a loaded table is not live until replace');
     registry.replace(first, 10);
     assert.equal(registry.ready, true);
@@ -131,10 +129,7 @@ describe('Registry', () => {
     registry.on('deployment', (d) => events.push(`deployment ${d}`));
     registry.on('route', (c) => events.push(`${c.type} ${c.deployment}/${c.service}`));
     const second = registry.newTable();
-    registry.load(second, [
-      { key: Buffer.from(ip('b', 'web')), value: Buffer.from('127.0.0.1') },
-      { key: Buffer.from(port('b', 'web')), value: Buffer.from('81') },
-    ]);
+    registry.load(second, [ip('b', 'web'), '127.0.0.1', port('b', 'web'), '81']);
     registry.replace(second, 20);
     assert.deepEqual(routesOf(registry), ['b/web=127.0.0.1:81']);
     assert.deepEqual(events.sort(), ['added b/web', 'deployment a', 'deployment b', 'removed a/web', 'resync']);

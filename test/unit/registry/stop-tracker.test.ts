@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { deploymentKey, serviceKey } from '../../../src/registry/keys.ts';
 import type { RegistryEvent, RegistryKv } from '../../../src/registry/registry.ts';
+import { latin1Page } from '../../../src/registry/range-response.ts';
 import { Registry } from '../../../src/registry/registry.ts';
 import { StopTracker } from '../../../src/registry/stop-tracker.ts';
 
@@ -16,7 +17,7 @@ function setUp(snapshot: RegistryKv[]) {
   const tracker = new StopTracker(registry, { now: () => now });
   let revision = 1;
   const table = registry.newTable();
-  registry.load(table, snapshot);
+  registry.load(table, latin1Page(snapshot));
   registry.replace(table, revision);
   const events = (...list: [type: 'put' | 'delete', key: string, value?: string][]): void => {
     revision++;
@@ -70,7 +71,7 @@ describe('StopTracker: which deployments stopped, and when', () => {
     events(['delete', serviceKey(P, 'a', 'web', 'ip')], ['delete', serviceKey(P, 'a', 'web', 'port')]);
     at(9_000);
     const next = registry.newTable();
-    registry.load(next, [created('a'), created('b')]);
+    registry.load(next, latin1Page([created('a'), created('b')]));
     registry.replace(next, 100);
     assert.deepEqual(tracker.stop('a'), { at: 5_000 });
     assert.deepEqual(tracker.stop('b'), { at: 9_000 });
