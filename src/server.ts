@@ -9,7 +9,6 @@ import proxyaddr from 'proxy-addr';
 import { createAccessGate } from './access/access-gate.ts';
 import { ActivityTracker } from './activity/activity-tracker.ts';
 import { OpenStreams } from './activity/open-streams.ts';
-import { createAdminSide } from './admin-side.ts';
 import type { AdminSide } from './admin-side.ts';
 import { describeConfig } from './config/describe-config.ts';
 import type { ServeConfig } from './config/serve-config.ts';
@@ -34,9 +33,9 @@ import { listen } from './listen.ts';
 import { createPublicServer } from './listeners/public-server.ts';
 import { attachFastPath } from './fastpath/fast-path.ts';
 import { reloadCertificateOnChange } from './tls/certificate-reloader.ts';
-import { publicLinks } from './web/admin-listener.ts';
+import { publicLinks } from './web/links.ts';
 import type { Reachability, ViewSources } from './web/deployments-view.ts';
-import { createPublicApp } from './web/public-app.ts';
+import { lazyPublicApp } from './web/lazy-public-app.ts';
 import type { TargetProbeEvents } from './web/target-probe.ts';
 import { accepts } from './web/target-probe.ts';
 
@@ -98,7 +97,8 @@ export async function startServer(config: ServeConfig, log: Logger, worker?: Wor
   const forwarder = createForwarder({ upstreamTimeoutMs: config.upstreamTimeoutMs, policy, trustProxy });
   const metrics = new ProxyMetrics({ registry, openWebSockets: () => forwarder.openWebSockets });
   worker?.shareMetrics(metrics.register);
-  const role: Role = worker ? { worker } : { admin: createAdminSide(config, { registry, etcd: await etcd(), policy, log, metrics: () => metrics.text() }) };
+  // Imported here: the admin side (fastify, the probe, the etcd writers) is no cluster worker's.
+  const role: Role = worker ? { worker } : { admin: (await import('./admin-side.ts')).createAdminSide(config, { registry, etcd: await etcd(), policy, log, metrics: () => metrics.text() }) };
   const activity = role.admin?.activity ?? new ActivityTracker();
   const stopRelay = role.worker?.relayActivity(registry, activity);
   const reachability = role.admin ? role.admin.probe : role.worker.reachability;
@@ -112,8 +112,7 @@ export async function startServer(config: ServeConfig, log: Logger, worker?: Wor
     stops,
     inherited: (d: Deployment) => inheritedServices(registry.table.deployments, d, config.fallbackDeployment),
   };
-  const dashboard = createPublicApp({ registry, sources, probe: reachability, log, signal: stopWeb.signal });
-  await dashboard.ready();
+  const dashboard = lazyPublicApp({ registry, sources, probe: reachability, log, signal: stopWeb.signal });
 
   // Every process wakes (the etcd claim picks the one that runs the hook). A wake step already
   // running is left to finish when the proxy stops: the next proxy carries on waiting for its routes.

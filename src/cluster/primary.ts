@@ -6,7 +6,7 @@ import type { ServeConfig } from '../config/serve-config.ts';
 import { describeConfig } from '../config/describe-config.ts';
 import { watchRegistry } from '../registry/watch-registry.ts';
 import type { RunningServer } from '../server.ts';
-import { publicLinks } from '../web/admin-listener.ts';
+import { publicLinks } from '../web/links.ts';
 import { ActivityHub } from './activity-relay.ts';
 import type { ActivityMessage, ReachabilityMessage } from './messages.ts';
 import { isMessage } from './messages.ts';

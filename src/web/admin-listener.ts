@@ -3,7 +3,6 @@ import type { ServeConfig } from '../config/serve-config.ts';
 import { listen } from '../listen.ts';
 import { createAdminApp } from './admin-app.ts';
 import type { AdminAppOptions } from './admin-app.ts';
-import type { LinkBase } from './links.ts';
 
 /** The admin listener (health, API, metrics) on ADMIN_PORT. */
 export async function startAdmin(config: ServeConfig, o: Omit<AdminAppOptions, 'primaryDomain'>) {
@@ -12,9 +11,4 @@ export async function startAdmin(config: ServeConfig, o: Omit<AdminAppOptions, '
   await app.ready();
   await listen(app.server, config.adminPort, config.adminHost);
   return { port: (app.server.address() as AddressInfo).port, close: () => app.close() };
-}
-
-/** How links to deployments are spelled when no request says: the public port's scheme and port. */
-export function publicLinks(config: ServeConfig, port: number): LinkBase {
-  return config.tls ? { scheme: 'https', port: port === 443 ? '' : `:${port}` } : { scheme: 'http', port: port === 80 ? '' : `:${port}` };
 }

@@ -1,10 +1,16 @@
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
+import type { ServeConfig } from '../config/serve-config.ts';
 
 export interface LinkBase {
   readonly scheme: string;
   /** `:8080`, or empty when the visitor used the default port. */
   readonly port: string;
+}
+
+/** How links to deployments are spelled when no request says: the public port's scheme and port. */
+export function publicLinks(config: Pick<ServeConfig, 'tls'>, port: number): LinkBase {
+  return config.tls ? { scheme: 'https', port: port === 443 ? '' : `:${port}` } : { scheme: 'http', port: port === 80 ? '' : `:${port}` };
 }
 
 /**
