@@ -12,7 +12,7 @@ export interface ReachabilityMessage {
   /** Every probed target: the worker forgets the ones not listed. */
   readonly full: boolean;
   readonly entries: readonly (readonly [address: string, reachable: Reachability['reachable'], checkedAt: number | undefined, reason?: string | null])[];
-  /** Deployments whose reachability flipped, for the dashboards' live feed. */
+  /** Targets (addresses) whose reachability flipped, for the dashboards' live feed. */
   readonly changed: readonly string[];
 }
 

@@ -66,14 +66,9 @@ export async function startPrimary(config: ServeConfig, log: Logger): Promise<Ru
 
   const reachabilityOf = (full: boolean, changed: readonly string[]): ReachabilityMessage => {
     const entries: ReachabilityMessage['entries'][number][] = [];
-    const names = full ? undefined : new Set(changed);
-    // Once per target: many routes may share one (a base deployment's services, one backend in a bench).
-    const listed = new Set<string>();
-    for (const r of registry.table.routes()) {
-      if ((names && !names.has(r.deployment)) || listed.has(r.target.address)) continue;
-      listed.add(r.target.address);
-      const s = probe.status(r.target);
-      if (s.checkedAt !== undefined) entries.push([r.target.address, s.reachable, s.checkedAt, s.reason ?? null]);
+    for (const address of full ? probe.probed() : changed) {
+      const s = probe.statusOf(address);
+      if (s.checkedAt !== undefined) entries.push([address, s.reachable, s.checkedAt, s.reason ?? null]);
     }
     return { type: 'branch-proxy:reachability', full, entries, changed };
   };
@@ -81,7 +76,7 @@ export async function startPrimary(config: ServeConfig, log: Logger): Promise<Ru
     for (const w of to) if (w.isConnected()) w.send(m);
   };
   // Flips at once; a full refresh each interval brings the probe times and forgets targets that left.
-  const onProbeChange = (names: string[]): void => send(reachabilityOf(false, names), workers.workers());
+  const onProbeChange = (addresses: string[]): void => send(reachabilityOf(false, addresses), workers.workers());
   probe.on('change', onProbeChange);
   const refresh = setInterval(() => send(reachabilityOf(true, []), workers.workers()), config.probeIntervalMs).unref();
 

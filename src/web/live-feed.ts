@@ -9,8 +9,8 @@ import type { LinkBase } from './links.ts';
 export interface LiveFeedOptions {
   readonly registry: RegistryView;
   readonly sources: ViewSources;
-  /** Emits `change` with deployment names when a target's reachability flips. */
-  readonly probe?: EventEmitter<{ change: [deployments: string[]] }>;
+  /** Emits `change` with the addresses of targets whose reachability flipped. */
+  readonly probe?: EventEmitter<{ change: [addresses: string[]] }>;
   readonly log: Logger;
   /** Ends every stream, so shutdown is not held up by open dashboards. */
   readonly signal: AbortSignal;
@@ -63,7 +63,7 @@ export class LiveFeed {
       this.#schedule();
     };
     const onConnection = (connected: boolean): void => this.#broadcast(() => frame({ event: 'status', data: { connected } }));
-    const onProbe = (names: string[]): void => this.#markDirty(names);
+    const onProbe = (addresses: string[]): void => this.#markDirty(this.#routedTo(addresses));
     o.registry.on('deployment', onDeployment);
     o.registry.on('resync', onResync);
     o.registry.on('connection', onConnection);
@@ -120,6 +120,15 @@ export class LiveFeed {
   #snapshot(c: Pick<Client, 'base' | 'domain'>): FeedMessage {
     const r = this.o.registry;
     return { event: 'snapshot', data: { revision: r.revision, connected: r.connected, deployments: viewDeployments(r.table, this.o.sources, c.base, c.domain) } };
+  }
+
+  /** The deployments with a route to one of these targets; none when no dashboard is open to show them. */
+  #routedTo(addresses: readonly string[]): string[] {
+    if (this.#clients.size === 0) return [];
+    const targets = new Set(addresses);
+    const names = new Set<string>();
+    for (const r of this.o.registry.table.routes()) if (targets.has(r.target.address)) names.add(r.deployment);
+    return [...names];
   }
 
   #markDirty(names: readonly string[]): void {

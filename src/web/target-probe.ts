@@ -21,8 +21,8 @@ export interface TargetProbeOptions {
 }
 
 export interface TargetProbeEvents {
-  /** These deployments have a target whose reachability changed. */
-  change: [deployments: string[]];
+  /** The reachability of these targets (their `address`, host:port) changed. */
+  change: [addresses: string[]];
 }
 
 const NOT_PROBED: Reachability = { reachable: null, checkedAt: undefined };
@@ -56,7 +56,16 @@ export class TargetProbe extends EventEmitter<TargetProbeEvents> {
   }
 
   status(target: Target): Reachability {
-    return this.#status.get(target.address) ?? NOT_PROBED;
+    return this.statusOf(target.address);
+  }
+
+  statusOf(address: string): Reachability {
+    return this.#status.get(address) ?? NOT_PROBED;
+  }
+
+  /** Every target of the table probed so far, by address. */
+  probed(): IterableIterator<string> {
+    return this.#status.keys();
   }
 
   /** Sweeps until the signal aborts; new and moved routes are probed as they arrive. */
@@ -128,7 +137,7 @@ export class TargetProbe extends EventEmitter<TargetProbeEvents> {
     this.#status.set(target.address, { ...outcome, checkedAt: this.#clock() });
     if (before?.reachable === outcome.reachable && before.reason === outcome.reason) return;
     this.#changed.add(target.address);
-    // One scan of the table per batch of changes, not one per target: the first sweep changes them all.
+    // One event per batch of changes, not one per target: the first sweep changes them all.
     this.#announceTimer ??= setTimeout(() => this.#announce(), 50).unref();
   }
 
@@ -136,9 +145,7 @@ export class TargetProbe extends EventEmitter<TargetProbeEvents> {
     this.#announceTimer = undefined;
     const changed = this.#changed;
     this.#changed = new Set();
-    const names = new Set<string>();
-    for (const r of this.registry.table.routes()) if (changed.has(r.target.address)) names.add(r.deployment);
-    if (names.size > 0 && !this.#stopped) this.emit('change', [...names]);
+    if (!this.#stopped) this.emit('change', [...changed]);
   }
 }
 

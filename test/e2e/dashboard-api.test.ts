@@ -1,10 +1,12 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { request as httpRequest } from 'node:http';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { IncomingMessage } from 'node:http';
 import { deploymentKey, serviceKey } from '../../src/registry/keys.ts';
 import type { DeploymentView } from '../../src/web/deployments-view.ts';
 import { useFixture } from '../helpers/fixture.ts';
+import { register } from '../helpers/registry.ts';
 import { startProxy } from '../helpers/proxy.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -133,6 +135,28 @@ describe('JSON API and live feed', () => {
 
       await f.etcd.client.delete().prefix(`${P}live/`);
       await waitFor('removal', () => stream.events.find((e) => e.event === 'update' && (e.data as { removed: string[] }).removed.includes('live')));
+    } finally {
+      stream.close();
+    }
+  });
+
+  test('the live feed: a probe result that flips a service is pushed to open dashboards', async (t) => {
+    // Its own proxy, which sweeps every 100 ms: the flip below comes from a sweep, with no registry change.
+    const proxy = await startProxy(f.etcd.endpoint, { LOG_LEVEL: 'warn', PROBE_INTERVAL_MS: '100' });
+    t.after(() => proxy.close());
+    const backend = createServer((_req, res) => res.end('up'));
+    await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
+    t.after(() => backend.close());
+    await register(f.etcd.client, 'flaky', 'web', (backend.address() as AddressInfo).port);
+    t.after(() => f.etcd.client.delete().prefix(`${P}flaky/`));
+    const flaky = (e: { event: string; data: unknown }) => (e.data as { changed?: DeploymentView[]; deployments?: DeploymentView[] })[e.event === 'snapshot' ? 'deployments' : 'changed']?.find((d) => d.name === 'flaky');
+    const stream = await EventStream.open(proxy.port, `dev.localhost:${proxy.port}`);
+    try {
+      await waitFor('flaky reachable', () => (stream.events.some((e) => flaky(e)?.services[0]!.reachable === true) ? true : undefined));
+      backend.closeAllConnections();
+      backend.close();
+      const { value: update } = await waitFor('update with the probe result', () => stream.events.find((e) => e.event === 'update' && flaky(e)?.services[0]!.reachable === false));
+      assert.ok(flaky(update)!.services[0]!.unreachableReason);
     } finally {
       stream.close();
     }
