@@ -1,6 +1,6 @@
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { createProxyServer } from 'http-proxy-3';
+import type { ProxyServer } from 'http-proxy-3';
 import type { BackendPolicy } from '../routing/backend-policy.ts';
 import type { Target } from '../routing/route-table.ts';
 import type { ForwardErrorHandler } from './forwarder.ts';
@@ -20,28 +20,34 @@ export interface WebSocketForwarder {
  * WebSocket upgrades through http-proxy-3, the maintained rewrite of http-proxy.
  * Every call passes an error callback: without one the library throws and kills
  * the process. The backend's address is resolved and checked against the policy first.
+ * http-proxy-3 is loaded by the first upgrade: most processes never see one.
  */
 export function createWebSocketForwarder(policy: BackendPolicy, trustProxy?: TrustProxy): WebSocketForwarder {
-  const proxy = createProxyServer({ xfwd: false });
   const upgraded = new WeakSet<Duplex>();
   let open = 0;
-
-  proxy.on('proxyReqWs', (proxyReq: ClientRequest, _req: IncomingMessage, socket: Duplex) => {
-    proxyReq.once('upgrade', () => {
-      upgraded.add(socket);
-      open++;
-      socket.once('close', () => open--);
-    });
-  });
-  // Only reached if a call forgot its callback; without a listener http-proxy-3 throws.
-  proxy.on('error', () => undefined);
+  let proxy: ProxyServer | undefined;
+  let loading: Promise<ProxyServer> | undefined;
+  const load = (): Promise<ProxyServer> =>
+    (loading ??= import('http-proxy-3').then(({ createProxyServer }) => {
+      const created = createProxyServer({ xfwd: false });
+      created.on('proxyReqWs', (proxyReq: ClientRequest, _req: IncomingMessage, socket: Duplex) => {
+        proxyReq.once('upgrade', () => {
+          upgraded.add(socket);
+          open++;
+          socket.once('close', () => open--);
+        });
+      });
+      // Only reached if a call forgot its callback; without a listener http-proxy-3 throws.
+      created.on('error', () => undefined);
+      return (proxy = created);
+    }));
 
   return {
     upgrade(req, socket, head, target, onError) {
       stripHopByHop(req.headers, { upgrade: true });
       addForwardedHeaders(req, req.headers, trustProxy);
-      resolveAllowed(target.host, target.port, policy).then(
-        (address) => proxy.ws(req, socket, head, { target: { host: address, port: target.port } }, (err: Error) => onError(err, upgraded.has(socket))),
+      Promise.all([resolveAllowed(target.host, target.port, policy), load()]).then(
+        ([address, ws]) => ws.ws(req, socket, head, { target: { host: address, port: target.port } }, (err: Error) => onError(err, upgraded.has(socket))),
         (err: Error) => onError(err, false),
       );
     },
@@ -49,7 +55,7 @@ export function createWebSocketForwarder(policy: BackendPolicy, trustProxy?: Tru
       return open;
     },
     close() {
-      proxy.close();
+      proxy?.close();
     },
   };
 }

@@ -1,5 +1,4 @@
 import type { Etcd3 } from 'etcd3';
-import { ConsecutiveBreaker, circuitBreaker, handleWhen } from 'cockatiel';
 import type { EtcdConfig } from '../config/serve-config.ts';
 
 export interface EtcdClientOptions {
@@ -26,7 +25,7 @@ export interface EtcdClientOptions {
  * here, on first use, not at start-up: a cluster worker needs it only to wake a deployment.
  */
 export async function createEtcdClient(config: EtcdConfig, options: EtcdClientOptions = {}): Promise<Etcd3> {
-  const { Etcd3, isRecoverableError } = await import('etcd3');
+  const [{ Etcd3, isRecoverableError }, { ConsecutiveBreaker, circuitBreaker, handleWhen }] = await Promise.all([import('etcd3'), import('cockatiel')]);
   const callTimeoutMs = options.callTimeoutMs ?? 5000;
   const { tls, auth } = config;
   return new Etcd3({

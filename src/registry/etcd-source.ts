@@ -1,5 +1,4 @@
 import type { Etcd3, IKeyValue, IWatchResponse, Watcher } from 'etcd3';
-import { ExponentialBackoff } from 'cockatiel';
 import type { IBackoff } from 'cockatiel';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
@@ -37,6 +36,8 @@ export class EtcdSource<Table> {
 
   /** Runs until the signal aborts. Never throws: etcd being away is a state, not an error. */
   async run(signal: AbortSignal): Promise<void> {
+    // Here, not at the top: a cluster worker, which follows its primary's watch, never runs one.
+    const { ExponentialBackoff } = await import('cockatiel');
     let backoff: IBackoff<unknown> = new ExponentialBackoff(this.#backoffOptions).next();
     let outageLogged = false;
     while (!signal.aborted) {
