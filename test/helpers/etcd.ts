@@ -38,15 +38,22 @@ export interface EtcdOptions {
 export async function startEtcd(options: EtcdOptions = {}): Promise<EtcdServer> {
   const binary = etcdBinary();
   const dir = mkdtempSync(join(tmpdir(), 'branch-proxy-etcd-'));
-  const clientPort = await freePort();
-  const peerPort = await freePort();
   const { tls } = options;
-  const endpoint = `${tls ? 'https' : 'http'}://127.0.0.1:${clientPort}`;
+  // Chosen again if etcd finds one taken: a port freePort saw free can be another socket's by the time etcd binds it.
+  let endpoint = '';
+  let peer = '';
+  const choosePorts = async (): Promise<void> => {
+    const clientPort = await freePort();
+    let peerPort = await freePort();
+    while (peerPort === clientPort) peerPort = await freePort();
+    endpoint = `${tls ? 'https' : 'http'}://127.0.0.1:${clientPort}`;
+    peer = `http://127.0.0.1:${peerPort}`;
+  };
+  await choosePorts();
   const tlsArgs = tls ? ['--cert-file', tls.serverCert, '--key-file', tls.serverKey, '--trusted-ca-file', tls.ca, '--client-cert-auth'] : [];
   const credentials = tls
     ? { credentials: { rootCertificate: readFileSync(tls.ca), certChain: readFileSync(tls.clientCert), privateKey: readFileSync(tls.clientKey) } }
     : {};
-  const peer = `http://127.0.0.1:${peerPort}`;
   let child: ChildProcess | undefined;
   let output = '';
 
@@ -69,13 +76,19 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<EtcdServer> 
     );
     child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+    // After 'close', all of its output has been read.
+    const closed = new Promise((resolve) => child!.once('close', resolve));
     const probe = new Etcd3({ hosts: endpoint, dialTimeout: 1000, ...credentials });
     try {
-      await waitFor(`etcd at ${endpoint} (output: ${output.slice(-500)})`, async () => {
-        if (child?.exitCode !== null) throw new Error(`etcd exited: ${output.slice(-500)}`);
+      const { value } = await waitFor(`etcd at ${endpoint} (output: ${output.slice(-500)})`, async () => {
+        if (child?.exitCode !== null) return 'exited';
         await probe.get('health').options({ deadline: Date.now() + 500 });
-        return true;
+        return 'up';
       }, 15_000);
+      if (value === 'exited') {
+        await closed;
+        throw new Error(`etcd exited: ${output.slice(-500)}`);
+      }
     } finally {
       probe.close();
     }
@@ -89,12 +102,21 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<EtcdServer> 
     await exited;
   };
 
-  try {
-    await start();
-  } catch (err) {
-    await stop('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-    throw err;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await start();
+      break;
+    } catch (err) {
+      await stop('SIGKILL');
+      if (attempt < 3 && output.includes('address already in use')) {
+        // A member written with the old peer address would not start on the new one.
+        rmSync(join(dir, 'data'), { recursive: true, force: true });
+        await choosePorts();
+        continue;
+      }
+      rmSync(dir, { recursive: true, force: true });
+      throw err;
+    }
   }
   const client = new Etcd3({ hosts: endpoint, ...credentials });
   return {
