@@ -68,10 +68,9 @@ function decodeValue(prefix: string, key: string, bytes: number, text: () => str
   if (!k.ok) return { ok: false, ref: undefined, reason: k.reason };
   const { ref } = k;
   const what = ref.field === 'sleep' ? 'sleep record: ' : ref.field === 'last-wake' ? 'last-wake: ' : '';
-  const max = ref.field === 'sleep' ? MAX_SLEEP_RECORD_BYTES : MAX_VALUE_BYTES;
-  if (bytes > max) return { ok: false, ref, reason: `${what}value is ${bytes} bytes, more than ${max}` };
-  const decoded = text();
-  if (decoded === undefined) return { ok: false, ref, reason: `${what}value is not UTF-8 text` };
+  const bounded = boundedText(bytes, ref.field === 'sleep' ? MAX_SLEEP_RECORD_BYTES : MAX_VALUE_BYTES, text);
+  if (!bounded.ok) return { ok: false, ref, reason: `${what}${bounded.reason}` };
+  const decoded = bounded.text;
   if (ref.field === 'sleep') {
     const sleep = decodeSleepRecord(decoded);
     return sleep.ok ? { ok: true, ref, value: sleep.record } : { ok: false, ref, reason: `${what}${sleep.reason}` };
@@ -118,18 +117,23 @@ function unbracket(text: string): string {
  * values (MAX_SLEEP_RECORD_BYTES): it lists the deployment's services.
  */
 export function decodeSleepValue(value: Uint8Array): { ok: true; record: SleepRecord } | { ok: false; reason: string } {
-  if (value.byteLength > MAX_SLEEP_RECORD_BYTES) return { ok: false, reason: `value is ${value.byteLength} bytes, more than ${MAX_SLEEP_RECORD_BYTES}` };
-  const text = decodeUtf8(value);
-  return text === undefined ? { ok: false, reason: 'value is not UTF-8 text' } : decodeSleepRecord(text);
+  const bounded = boundedText(value.byteLength, MAX_SLEEP_RECORD_BYTES, () => decodeUtf8(value));
+  return bounded.ok ? decodeSleepRecord(bounded.text) : bounded;
 }
 
 /** Decodes the value of `<deployment>/last-wake`. */
 export function decodeLastWakeValue(value: Uint8Array): { ok: true; lastWake: LastWakeValue } | { ok: false; reason: string } {
-  if (value.byteLength > MAX_VALUE_BYTES) return { ok: false, reason: `value is ${value.byteLength} bytes, more than ${MAX_VALUE_BYTES}` };
-  const text = decodeUtf8(value);
-  if (text === undefined) return { ok: false, reason: 'value is not UTF-8 text' };
-  const decoded = decodeLastWake(text);
+  const bounded = boundedText(value.byteLength, MAX_VALUE_BYTES, () => decodeUtf8(value));
+  if (!bounded.ok) return bounded;
+  const decoded = decodeLastWake(bounded.text);
   return decoded.ok ? { ok: true, lastWake: decoded.value } : decoded;
+}
+
+/** A value's text, refused when it has more than `max` bytes (checked before decoding) or is not UTF-8 (`text` gives undefined). */
+function boundedText(bytes: number, max: number, text: () => string | undefined): { ok: true; text: string } | { ok: false; reason: string } {
+  if (bytes > max) return { ok: false, reason: `value is ${bytes} bytes, more than ${max}` };
+  const decoded = text();
+  return decoded === undefined ? { ok: false, reason: 'value is not UTF-8 text' } : { ok: true, text: decoded };
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });

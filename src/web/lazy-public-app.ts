@@ -18,14 +18,17 @@ export interface PublicApp {
  */
 export function lazyPublicApp(o: PublicAppOptions): PublicApp {
   let app: Promise<FastifyInstance> | undefined;
+  // Once built, requests go to it directly, without a promise each.
+  let ready: FastifyInstance | undefined;
   const load = (): Promise<FastifyInstance> =>
     (app ??= import('./public-app.ts').then(async ({ createPublicApp }) => {
       const built = createPublicApp(o);
       await built.ready();
-      return built;
+      return (ready = built);
     }));
   return {
     routing(req, res) {
+      if (ready) return ready.routing(req, res);
       load().then(
         (built) => built.routing(req, res),
         (err: unknown) => {
