@@ -64,7 +64,8 @@ export function writeReport(fresh: Results, machine: Machine): void {
       '## Throughput',
       '',
       'Median of the rounds; each round runs every path in turn (interleaved, the proxies in a rotated order). Every proxy logs each',
-      'request to a file; branch-proxy also counts it in its metrics. CPU is the proxy process tree\'s user+system time per request.',
+      'request to a file; branch-proxy also counts it in its metrics. CPU is the proxy process tree\'s user+system time per request;',
+      'kernel is its system part (system calls, and on loopback the TCP stack that a write runs for the receiving end too).',
       '`branch-proxy (default)` runs with no settings beyond where etcd is (WORKERS unset: its default); the other branch-proxy rows',
       'change one setting from there.',
       '',
@@ -83,10 +84,10 @@ export function writeReport(fresh: Results, machine: Machine): void {
       '',
       '![requests per second by path](benchmarks.svg)',
       '',
-      '| backend | conns | path | req/s | × nginx | × direct | p50 ms | p99 ms | CPU µs/req | RSS MiB | errors |',
-      '|---|---|---|---|---|---|---|---|---|---|---|',
+      '| backend | conns | path | req/s | × nginx | × direct | p50 ms | p99 ms | CPU µs/req | kernel µs/req | RSS MiB | errors |',
+      '|---|---|---|---|---|---|---|---|---|---|---|---|',
       ...results.throughput.map(
-        (r) => `| ${r.backend} | ${r.connections} | ${r.path} | ${n(r.rps)} | ${n(r.xNginx, 2)} | ${n(r.xDirect, 2)} | ${n(r.p50Ms, 2)} | ${n(r.p99Ms, 2)} | ${n(r.cpuUsPerRequest, 1)} | ${n(r.rssMiB)} | ${r.errors} |`,
+        (r) => `| ${r.backend} | ${r.connections} | ${r.path} | ${n(r.rps)} | ${n(r.xNginx, 2)} | ${n(r.xDirect, 2)} | ${n(r.p50Ms, 2)} | ${n(r.p99Ms, 2)} | ${n(r.cpuUsPerRequest, 1)} | ${n(r.kernelUsPerRequest ?? null, 1)} | ${n(r.rssMiB)} | ${r.errors} |`,
       ),
       '',
     );

@@ -143,9 +143,9 @@ function parseCompare(): CompareBuild[] {
 
 function printThroughput(rows: ThroughputRow[]): void {
   const fmt = (n: number | null, digits = 0) => (n === null ? '–' : n.toFixed(digits));
-  console.log(['backend', 'conns', 'path', 'req/s', '×nginx', '×direct', 'p50 ms', 'p99 ms', 'CPU µs/req', 'RSS MiB', 'errors'].join('\t'));
+  console.log(['backend', 'conns', 'path', 'req/s', '×nginx', '×direct', 'p50 ms', 'p99 ms', 'CPU µs/req', 'kernel µs/req', 'RSS MiB', 'errors'].join('\t'));
   for (const r of rows) {
-    console.log([r.backend, r.connections, r.path, fmt(r.rps), fmt(r.xNginx, 2), fmt(r.xDirect, 2), fmt(r.p50Ms, 2), fmt(r.p99Ms, 2), fmt(r.cpuUsPerRequest, 1), fmt(r.rssMiB, 0), r.errors].join('\t'));
+    console.log([r.backend, r.connections, r.path, fmt(r.rps), fmt(r.xNginx, 2), fmt(r.xDirect, 2), fmt(r.p50Ms, 2), fmt(r.p99Ms, 2), fmt(r.cpuUsPerRequest, 1), fmt(r.kernelUsPerRequest, 1), fmt(r.rssMiB, 0), r.errors].join('\t'));
   }
   const goals = checkGoals(rows);
   if (goals.length === 0) return;

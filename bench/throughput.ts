@@ -8,7 +8,7 @@ import { readProfiles, summarizeProfiles } from './lib/cpu-profile.ts';
 import type { CpuProfileSummary } from './lib/cpu-profile.ts';
 import { DEFAULT_PATH } from './lib/goals.ts';
 import { startCaddyProxy, startHaproxyProxy } from './lib/peers.ts';
-import { cpuSeconds, rssMiB } from './lib/proc.ts';
+import { cpuTimes, rssMiB } from './lib/proc.ts';
 import { median } from './lib/stats.ts';
 import type { BranchProxyOptions, CompareBuild, Running } from './lib/targets.ts';
 import { startBranchProxy, startChp, startNginxProxy, startNodeBackend, startStaticBackend } from './lib/targets.ts';
@@ -37,6 +37,8 @@ export interface ThroughputRow {
   p50Ms: number;
   p99Ms: number;
   cpuUsPerRequest: number | null;
+  /** The part of cpuUsPerRequest spent in the kernel. */
+  kernelUsPerRequest: number | null;
   rssMiB: number | null;
   errors: number;
   xNginx: number;
@@ -84,7 +86,7 @@ export async function throughput(etcd: EtcdServer, o: ThroughputOptions, log: (l
     for (const build of builds) proxies.push(await startBranchProxy(etcd.endpoint, build));
     started.push(...proxies);
 
-    type Sample = { rps: number; p50Ms: number; p99Ms: number; cpu: number | null; rss: number | null; errors: number };
+    type Sample = { rps: number; p50Ms: number; p99Ms: number; cpu: number | null; kernel: number | null; rss: number | null; errors: number };
     const samples = new Map<string, Sample[]>();
     for (let round = 1; round <= o.rounds; round++) {
       for (const kind of ['node', 'static'] as const) {
@@ -93,11 +95,14 @@ export async function throughput(etcd: EtcdServer, o: ThroughputOptions, log: (l
           const rotated = proxies.map((_, i) => proxies[(i + round - 1) % proxies.length]!);
           const paths: [string, Running, boolean][] = [['direct', backends[kind], false], ...rotated.map((p) => [p.name, p, true] as [string, Running, boolean])];
           for (const [path, target, isProxy] of paths) {
-            const cpuBefore = isProxy ? cpuSeconds(target.pid) : 0;
+            const cpuBefore = isProxy ? cpuTimes(target.pid) : undefined;
             const r = await wrk(`http://127.0.0.1:${target.port}/`, HOSTS[kind], connections, o.seconds);
-            const cpu = isProxy ? ((cpuSeconds(target.pid) - cpuBefore) * 1e6) / Math.max(1, r.requests) : null;
+            const cpuAfter = cpuBefore ? cpuTimes(target.pid) : undefined;
+            const perRequest = (seconds: number) => (seconds * 1e6) / Math.max(1, r.requests);
+            const cpu = cpuBefore && cpuAfter ? perRequest(cpuAfter.total - cpuBefore.total) : null;
+            const kernel = cpuBefore && cpuAfter ? perRequest(cpuAfter.system - cpuBefore.system) : null;
             const key = `${kind}|${connections}|${path}`;
-            samples.set(key, [...(samples.get(key) ?? []), { rps: r.rps, p50Ms: r.p50Ms, p99Ms: r.p99Ms, cpu, rss: isProxy ? rssMiB(target.pid) : null, errors: r.errors }]);
+            samples.set(key, [...(samples.get(key) ?? []), { rps: r.rps, p50Ms: r.p50Ms, p99Ms: r.p99Ms, cpu, kernel, rss: isProxy ? rssMiB(target.pid) : null, errors: r.errors }]);
             log(`round ${round}/${o.rounds} ${kind} backend c=${connections} ${path}: ${Math.round(r.rps)} req/s, p99 ${r.p99Ms.toFixed(2)} ms${r.errors ? `, ${r.errors} errors` : ''}`);
           }
         }
@@ -107,6 +112,7 @@ export async function throughput(etcd: EtcdServer, o: ThroughputOptions, log: (l
     for (const [key, s] of samples) {
       const [backend, connections, path] = key.split('|') as [string, string, string];
       const cpus = s.map((x) => x.cpu).filter((x): x is number => x !== null);
+      const kernels = s.map((x) => x.kernel).filter((x): x is number => x !== null);
       const rsss = s.map((x) => x.rss).filter((x): x is number => x !== null);
       rows.push({
         backend,
@@ -116,6 +122,7 @@ export async function throughput(etcd: EtcdServer, o: ThroughputOptions, log: (l
         p50Ms: median(s.map((x) => x.p50Ms)),
         p99Ms: median(s.map((x) => x.p99Ms)),
         cpuUsPerRequest: cpus.length ? median(cpus) : null,
+        kernelUsPerRequest: kernels.length ? median(kernels) : null,
         rssMiB: rsss.length ? median(rsss) : null,
         errors: s.reduce((sum, x) => sum + x.errors, 0),
         xNginx: 0,

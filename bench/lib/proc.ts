@@ -2,11 +2,12 @@ import { readdirSync, readFileSync } from 'node:fs';
 
 const TICKS_PER_SECOND = 100;
 
-function stat(pid: number): { ppid: number; cpuSeconds: number } | undefined {
+function stat(pid: number): { ppid: number; cpuSeconds: number; systemSeconds: number } | undefined {
   try {
     const raw = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = raw.slice(raw.lastIndexOf(')') + 2).split(' ');
-    return { ppid: Number(fields[1]), cpuSeconds: (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND };
+    const systemSeconds = Number(fields[12]) / TICKS_PER_SECOND;
+    return { ppid: Number(fields[1]), cpuSeconds: Number(fields[11]) / TICKS_PER_SECOND + systemSeconds, systemSeconds };
   } catch {
     return undefined;
   }
@@ -28,7 +29,19 @@ export function processTree(root: number): number[] {
 
 /** User + system CPU seconds of a process tree. */
 export function cpuSeconds(root: number): number {
-  return processTree(root).reduce((sum, pid) => sum + (stat(pid)?.cpuSeconds ?? 0), 0);
+  return cpuTimes(root).total;
+}
+
+/** CPU seconds of a process tree: in all (user + system), and of that in the kernel (system calls, the TCP stack on loopback). */
+export function cpuTimes(root: number): { total: number; system: number } {
+  let total = 0;
+  let system = 0;
+  for (const pid of processTree(root)) {
+    const s = stat(pid);
+    total += s?.cpuSeconds ?? 0;
+    system += s?.systemSeconds ?? 0;
+  }
+  return { total, system };
 }
 
 /** Resident memory of each process of a tree (root first), in MiB. */

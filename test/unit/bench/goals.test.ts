@@ -11,6 +11,7 @@ const row = (path: string, connections: number, rps: number, p99Ms: number, cpuU
   p50Ms: 0,
   p99Ms,
   cpuUsPerRequest,
+  kernelUsPerRequest: null,
   rssMiB: null,
   errors: 0,
   xNginx: 0,
